@@ -1,0 +1,339 @@
+//! The SPEC interchange files, parsed from bytes (the caller does the reading).
+//!
+//! Everything here is an *error of form* check: a wrong header, a malformed amount, a duplicate
+//! id, an entry split across the file. Errors name the file, the line and the column. Checks that
+//! need more than one file (unknown parents, unknown units) belong to the importer and the
+//! reconciler, which know what else exists.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use csv::{ByteRecord, ReaderBuilder};
+
+use crate::account::{is_valid_id, EntryKind};
+use crate::date::Date;
+use crate::entry::Side;
+use crate::money::Money;
+use crate::registry::{Building, Estate, FloorArea, Unit, UnitUse};
+
+pub const ESTATES_FILE: &str = "estates.csv";
+pub const BUILDINGS_FILE: &str = "buildings.csv";
+pub const UNITS_FILE: &str = "units.csv";
+pub const JOURNAL_FILE: &str = "journal.csv";
+pub const STATEMENT_FILE: &str = "statement.csv";
+pub const UNIT_BALANCES_FILE: &str = "unit_balances.csv";
+
+pub const ESTATE_COLUMNS: &[&str] = &["estate_id", "name", "district", "street_office", "property_company"];
+pub const BUILDING_COLUMNS: &[&str] = &["building_id", "estate_id", "name", "floors", "has_elevator"];
+pub const UNIT_COLUMNS: &[&str] = &["unit_id", "building_id", "floor_area", "use", "owner"];
+pub const JOURNAL_COLUMNS: &[&str] = &["entry_id", "date", "kind", "account", "debit", "credit", "memo"];
+/// An optional eighth journal column naming the entry a `reversal` reverses. The SPEC lets
+/// files carry extra trailing columns, so files without it stay valid.
+pub const JOURNAL_REVERSES_COLUMN: &str = "reverses";
+pub const STATEMENT_COLUMNS: &[&str] = &["txn_id", "date", "amount", "ref", "memo"];
+pub const UNIT_BALANCE_COLUMNS: &[&str] = &["unit_id", "balance"];
+
+/// The tallest building the registry accepts; anything above is a typo.
+pub const MAX_FLOORS: u16 = 200;
+
+/// An error of form in an interchange file: where it is and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub file: String,
+    pub line: u64,
+    /// 1-based column number and its header name, when the error is in one field.
+    pub column: Option<(usize, String)>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some((number, name)) => write!(f, "{}:{}:{number}: column `{name}`: {}", self.file, self.line, self.message),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// A parsed row and the line it started on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub line: u64,
+    pub value: T,
+}
+
+/// A journal row before the entry is judged: accounts are still text, because an account
+/// outside the chart is an error of substance (reported), not of form (fatal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawPosting {
+    pub line: u64,
+    pub account: String,
+    pub side: Side,
+    pub amount: Money,
+    pub memo: String,
+}
+
+/// The adjacent journal rows that share an `entry_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    pub line: u64,
+    pub entry_id: String,
+    pub date: Date,
+    pub kind: EntryKind,
+    pub reverses: Option<String>,
+    pub postings: Vec<RawPosting>,
+}
+
+/// A line of the bank statement of the special account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    pub txn_id: String,
+    pub date: Date,
+    /// Signed: + money in, − money out.
+    pub amount: Money,
+    /// The ledger `entry_id`, when the bank knows it.
+    pub reference: Option<String>,
+    pub memo: String,
+}
+
+/// One row of the bank's per-unit balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitBalance {
+    pub unit_id: String,
+    pub balance: Money,
+}
+
+struct Table<'a> {
+    file: &'a str,
+    columns: Vec<String>,
+    reader: csv::Reader<&'a [u8]>,
+    record: ByteRecord,
+}
+
+/// One record of a table, with typed accessors that turn bad fields into located errors.
+struct Row<'t> {
+    file: &'t str,
+    columns: &'t [String],
+    line: u64,
+    record: &'t ByteRecord,
+}
+
+impl<'a> Table<'a> {
+    fn open(file: &'a str, bytes: &'a [u8], expected: &[&str]) -> Result<Table<'a>, InputError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+        let mut header = ByteRecord::new();
+        let fail = |message: String| InputError { file: file.to_owned(), line: 1, column: None, message };
+        let found = reader.read_byte_record(&mut header).map_err(|e| fail(format!("cannot read the header: {e}")))?;
+        let names: Vec<String> = header.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        if !found || names.len() < expected.len() || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b) {
+            return Err(fail(format!("expected the header `{}`, found `{}`", expected.join(","), names.join(","))));
+        }
+        Ok(Table { file, columns: names, reader, record: ByteRecord::new() })
+    }
+
+    fn has_column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    fn next_row(&mut self, required: usize) -> Result<Option<Row<'_>>, InputError> {
+        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            InputError { file: self.file.to_owned(), line, column: None, message: format!("malformed CSV: {e}") }
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let line = self.record.position().map_or(0, |p| p.line());
+        if self.record.len() < required {
+            let message = format!("expected {required} fields, found {}", self.record.len());
+            return Err(InputError { file: self.file.to_owned(), line, column: None, message });
+        }
+        Ok(Some(Row { file: self.file, columns: &self.columns, line, record: &self.record }))
+    }
+}
+
+impl Row<'_> {
+    fn error(&self, index: usize, message: impl Into<String>) -> InputError {
+        let column = Some((index + 1, self.columns[index].clone()));
+        InputError { file: self.file.to_owned(), line: self.line, column, message: message.into() }
+    }
+
+    fn text(&self, index: usize) -> Result<&str, InputError> {
+        std::str::from_utf8(&self.record[index]).map_err(|e| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})")))
+    }
+
+    fn id(&self, index: usize) -> Result<&str, InputError> {
+        let text = self.text(index)?;
+        if !is_valid_id(text) {
+            return Err(self.error(index, format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{text}`")));
+        }
+        Ok(text)
+    }
+
+    fn date(&self, index: usize) -> Result<Date, InputError> {
+        let text = self.text(index)?;
+        Date::parse(text).map_err(|e| self.error(index, e.to_string()))
+    }
+
+    fn amount(&self, index: usize) -> Result<Money, InputError> {
+        Money::parse(self.text(index)?).map_err(|e| self.error(index, e.to_string()))
+    }
+}
+
+/// Refuses a second row with an id already seen in the same file.
+fn check_unique(seen: &mut HashMap<String, u64>, row: &Row<'_>, index: usize, id: &str) -> Result<(), InputError> {
+    if let Some(first) = seen.insert(id.to_owned(), row.line) {
+        return Err(row.error(index, format!("duplicate id `{id}` (first at line {first})")));
+    }
+    Ok(())
+}
+
+pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
+    let mut table = Table::open(ESTATES_FILE, bytes, ESTATE_COLUMNS)?;
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row(ESTATE_COLUMNS.len())? {
+        let estate_id = row.id(0)?;
+        check_unique(&mut seen, &row, 0, estate_id)?;
+        let estate = Estate {
+            estate_id: estate_id.to_owned(),
+            name: row.text(1)?.to_owned(),
+            district: row.text(2)?.to_owned(),
+            street_office: row.id(3)?.to_owned(),
+            property_company: row.text(4)?.to_owned(),
+        };
+        out.push(Located { line: row.line, value: estate });
+    }
+    Ok(out)
+}
+
+pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError> {
+    let mut table = Table::open(BUILDINGS_FILE, bytes, BUILDING_COLUMNS)?;
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row(BUILDING_COLUMNS.len())? {
+        let building_id = row.id(0)?;
+        check_unique(&mut seen, &row, 0, building_id)?;
+        let floors_text = row.text(3)?;
+        let floors = floors_text
+            .parse::<u16>()
+            .ok()
+            .filter(|f| (1..=MAX_FLOORS).contains(f) && !floors_text.starts_with('+'))
+            .ok_or_else(|| row.error(3, format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`")))?;
+        let has_elevator = match row.text(4)? {
+            "true" => true,
+            "false" => false,
+            other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
+        };
+        let building = Building { building_id: building_id.to_owned(), estate_id: row.id(1)?.to_owned(), name: row.text(2)?.to_owned(), floors, has_elevator };
+        out.push(Located { line: row.line, value: building });
+    }
+    Ok(out)
+}
+
+pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
+    let mut table = Table::open(UNITS_FILE, bytes, UNIT_COLUMNS)?;
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row(UNIT_COLUMNS.len())? {
+        let unit_id = row.id(0)?;
+        check_unique(&mut seen, &row, 0, unit_id)?;
+        let floor_area = FloorArea::parse(row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
+        let use_text = row.text(3)?;
+        let unit_use = UnitUse::parse(use_text).ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
+        let unit = Unit { unit_id: unit_id.to_owned(), building_id: row.id(1)?.to_owned(), floor_area, unit_use, owner: row.text(4)?.to_owned() };
+        out.push(Located { line: row.line, value: unit });
+    }
+    Ok(out)
+}
+
+pub fn read_unit_balances(bytes: &[u8]) -> Result<Vec<Located<UnitBalance>>, InputError> {
+    let mut table = Table::open(UNIT_BALANCES_FILE, bytes, UNIT_BALANCE_COLUMNS)?;
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row(UNIT_BALANCE_COLUMNS.len())? {
+        let unit_id = row.id(0)?;
+        check_unique(&mut seen, &row, 0, unit_id)?;
+        let value = UnitBalance { unit_id: unit_id.to_owned(), balance: row.amount(1)? };
+        out.push(Located { line: row.line, value });
+    }
+    Ok(out)
+}
+
+pub fn read_statement(bytes: &[u8]) -> Result<Vec<Located<StatementLine>>, InputError> {
+    let mut table = Table::open(STATEMENT_FILE, bytes, STATEMENT_COLUMNS)?;
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row(STATEMENT_COLUMNS.len())? {
+        let txn_id = row.id(0)?;
+        check_unique(&mut seen, &row, 0, txn_id)?;
+        let reference = match row.text(3)? {
+            "" => None,
+            _ => Some(row.id(3)?.to_owned()),
+        };
+        let value = StatementLine { txn_id: txn_id.to_owned(), date: row.date(1)?, amount: row.amount(2)?, reference, memo: row.text(4)?.to_owned() };
+        out.push(Located { line: row.line, value });
+    }
+    Ok(out)
+}
+
+/// Reads the journal, grouping adjacent rows into entries. A row must carry exactly one
+/// positive amount; the rows of one entry must be adjacent and agree on date and kind.
+pub fn read_journal(bytes: &[u8]) -> Result<Vec<RawEntry>, InputError> {
+    let mut table = Table::open(JOURNAL_FILE, bytes, JOURNAL_COLUMNS)?;
+    let reverses_column = table.has_column(JOURNAL_REVERSES_COLUMN).filter(|&i| i >= JOURNAL_COLUMNS.len());
+    let mut first_lines: HashMap<String, u64> = HashMap::new();
+    let mut entries: Vec<RawEntry> = Vec::new();
+    while let Some(row) = table.next_row(JOURNAL_COLUMNS.len())? {
+        let entry_id = row.id(0)?;
+        let date = row.date(1)?;
+        let kind_text = row.text(2)?;
+        let kind = EntryKind::parse(kind_text).ok_or_else(|| {
+            let kinds: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
+            row.error(2, format!("expected an entry kind ({}), found `{kind_text}`", kinds.join(", ")))
+        })?;
+        let posting = RawPosting { line: row.line, account: row.text(3)?.to_owned(), side: Side::Debit, amount: Money::ZERO, memo: row.text(6)?.to_owned() };
+        let posting = with_amount(&row, posting)?;
+        let reverses = match reverses_column.filter(|&i| i < row.record.len()) {
+            Some(i) if !row.record[i].is_empty() => Some(row.id(i)?.to_owned()),
+            _ => None,
+        };
+        match entries.last_mut() {
+            Some(current) if current.entry_id == entry_id => {
+                if current.date != date {
+                    return Err(row.error(1, format!("entry `{entry_id}` began on line {} with date {}, this row says {date}", current.line, current.date)));
+                }
+                if current.kind != kind {
+                    return Err(row.error(2, format!("entry `{entry_id}` began on line {} with kind {}, this row says {kind}", current.line, current.kind)));
+                }
+                if current.reverses.is_none() {
+                    current.reverses = reverses;
+                }
+                current.postings.push(posting);
+            }
+            _ => {
+                if let Some(first) = first_lines.insert(entry_id.to_owned(), row.line) {
+                    return Err(row.error(0, format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent")));
+                }
+                entries.push(RawEntry { line: row.line, entry_id: entry_id.to_owned(), date, kind, reverses, postings: vec![posting] });
+            }
+        }
+    }
+    Ok(entries)
+}
+
+fn with_amount(row: &Row<'_>, mut posting: RawPosting) -> Result<RawPosting, InputError> {
+    let (debit, credit) = (row.text(4)?, row.text(5)?);
+    let (index, side) = match (debit.is_empty(), credit.is_empty()) {
+        (false, true) => (4, Side::Debit),
+        (true, false) => (5, Side::Credit),
+        (true, true) => return Err(row.error(4, "expected an amount in exactly one of debit and credit, found neither")),
+        (false, false) => return Err(row.error(5, format!("expected an amount in exactly one of debit and credit, found both (`{debit}` and `{credit}`)"))),
+    };
+    posting.side = side;
+    posting.amount = Money::parse_positive(row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
+    Ok(posting)
+}

@@ -1,0 +1,22 @@
+//! The pure domain of mfund, the residential special maintenance fund ledger.
+//!
+//! The main design choice: this crate does no I/O and knows nothing of databases, files on disk,
+//! HTTP or async. Callers hand it bytes and values; it hands back checked domain values and
+//! reports. So it cannot fail for outside reasons, and every rule (balancing, apportionment,
+//! reconciliation) has one home that tests can drive directly.
+
+pub mod account;
+pub mod apportion;
+pub mod audit;
+pub mod date;
+pub mod entry;
+pub mod fixed;
+pub mod import;
+pub mod interchange;
+pub mod money;
+pub mod registry;
+
+pub use account::{Account, EntryKind};
+pub use date::Date;
+pub use entry::{Entry, Posting, Side};
+pub use money::Money;

@@ -202,7 +202,7 @@ pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
             estate_id: estate_id.to_owned(),
             name: row.text(1)?.to_owned(),
             district: row.text(2)?.to_owned(),
-            street_office: row.id(3)?.to_owned(),
+            street_office: row.text(3)?.to_owned(),
             property_company: row.text(4)?.to_owned(),
         };
         out.push(Located { line: row.line, value: estate });

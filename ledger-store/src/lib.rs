@@ -1,1 +1,126 @@
+//! mfund's database: embedded SQLite by default, PostgreSQL when the URL says so.
+//!
+//! The main design choice: one SQL text serves both engines (`$1` placeholders work in both),
+//! and each query body is compiled once per engine by the [`on_conn!`] macro instead of through
+//! sqlx's `Any` driver, which would hide the engine-specific fast paths (PostgreSQL `COPY`).
+//! This crate decides nothing about money: it loads what [`ledger_core`] needs to judge and
+//! writes what core has checked. Amounts are integer fen (BIGINT) in both engines.
+//!
+//! Invariants kept here and in the schema: posted entries and their postings are append-only
+//! (triggers refuse UPDATE, DELETE and TRUNCATE), and each entry carries a chain hash over its
+//! predecessor, so `verify` can prove nothing was changed.
 
+mod import;
+mod query;
+mod schema;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use thiserror::Error;
+
+pub use import::{ImportOutcome, ImportRefused};
+pub use query::{Balance, BalanceScope, VerifyOutcome};
+
+/// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is
+/// compiled once per engine.
+macro_rules! dispatch {
+    ($kind:ident, $target:expr, |$c:ident| $body:expr) => {
+        match $target {
+            $crate::$kind::Sqlite($c) => $body,
+            $crate::$kind::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// The connection pool of one of the two engines.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction on one of the two engines.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        dispatch!(Tx, self, |t| t.commit().await?);
+        Ok(())
+    }
+}
+
+/// A handle on an mfund database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    url: String,
+}
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("unsupported database URL `{0}`: expected sqlite://PATH or postgres://USER@HOST/DB")]
+    BadUrl(String),
+    #[error("cannot open the database `{url}`: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Refused(ImportRefused),
+    #[error("the stored ledger is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// How many connections a pool opens; the CLI needs one, the API a few.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long a writer waits for SQLite's lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open { url: url.to_owned(), source };
+        let pool = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(open_error)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await.map_err(open_error)?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+            let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await.map_err(open_error)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::BadUrl(url.to_owned()));
+        };
+        let store = Store { pool, url: url.to_owned() };
+        schema::migrate(&store.pool).await?;
+        Ok(store)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "SQLite",
+            Pool::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    pub async fn close(&self) {
+        dispatch!(Pool, &self.pool, |p| p.close().await)
+    }
+}

@@ -1,1 +1,36 @@
-fn main() {}
+//! `mfund`: the command line of the maintenance-fund ledger.
+//!
+//! Two stages, as in ripgrep: clap parses what was typed ([`args`]), then each command opens
+//! what it needs. Only this binary uses `anyhow`; exit status follows `diff`: 0 all well,
+//! 1 discrepancies found and reported, 2 the input could not be read or the work not done.
+
+mod args;
+mod commands;
+mod files;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How a command ended, mapped to the exit status.
+pub enum Outcome {
+    Clean,
+    Discrepancies,
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(commands::run(cli)) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Discrepancies) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("mfund: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

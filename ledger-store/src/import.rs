@@ -38,10 +38,17 @@ pub struct ImportRefused {
 impl fmt::Display for ImportRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.total == 1 { "" } else { "s" };
-        writeln!(f, "import refused, nothing was written ({} problem{plural}):", self.total)?;
+        writeln!(
+            f,
+            "import refused, nothing was written ({} problem{plural}):",
+            self.total
+        )?;
         for problem in &self.problems {
             writeln!(f, "  {}", problem.error)?;
-            let stored = problem.stored_entry.as_ref().and_then(|id| self.stored_versions.iter().find(|(s, _)| s == id));
+            let stored = problem
+                .stored_entry
+                .as_ref()
+                .and_then(|id| self.stored_versions.iter().find(|(s, _)| s == id));
             if let Some((_, version)) = stored {
                 writeln!(f, "  stored:\n    {version}")?;
             }
@@ -59,18 +66,32 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 impl Store {
     /// Imports the files: checks everything against the stored ledger, then writes only what is
     /// new, in one transaction that other writers wait for.
-    pub async fn import(&self, files: CityFiles, progress: Progress<'_>) -> Result<ImportOutcome, StoreError> {
+    pub async fn import(
+        &self,
+        files: CityFiles,
+        progress: Progress<'_>,
+    ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let state = load_state(&mut tx).await?;
         let plan = match plan_import(&state, files) {
             Ok(plan) => plan,
             Err(refusal) => {
                 let mut stored_versions = Vec::new();
-                for id in refusal.problems.iter().filter_map(|p| p.stored_entry.clone()) {
-                    let version = load_entry(&mut tx, &id).await?.map_or_else(|| "(missing)".to_owned(), |e| e.describe());
+                for id in refusal
+                    .problems
+                    .iter()
+                    .filter_map(|p| p.stored_entry.clone())
+                {
+                    let version = load_entry(&mut tx, &id)
+                        .await?
+                        .map_or_else(|| "(missing)".to_owned(), |e| e.describe());
                     stored_versions.push((id, version));
                 }
-                return Err(StoreError::Refused(ImportRefused { problems: refusal.problems, total: refusal.total, stored_versions }));
+                return Err(StoreError::Refused(ImportRefused {
+                    problems: refusal.problems,
+                    total: refusal.total,
+                    stored_versions,
+                }));
             }
         };
         insert_estates(&mut tx, &plan.estates).await?;
@@ -84,10 +105,18 @@ impl Store {
             for new in batch {
                 seq += 1;
                 previous = chain_hash(&previous, &new.content_hash);
-                rows.push(EntryRow { seq, entry: &new.stored, content_hash: new.content_hash, chain_hash: previous });
+                rows.push(EntryRow {
+                    seq,
+                    entry: &new.stored,
+                    content_hash: new.content_hash,
+                    chain_hash: previous,
+                });
             }
             write_entries(&mut tx, &rows).await?;
-            written += rows.iter().map(|r| r.entry.postings.len() as u64).sum::<u64>();
+            written += rows
+                .iter()
+                .map(|r| r.entry.postings.len() as u64)
+                .sum::<u64>();
             progress(written, total);
         }
         tx.commit().await?;
@@ -101,7 +130,9 @@ impl Store {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+                sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
                 Tx::Postgres(tx)
             }
         })
@@ -129,7 +160,9 @@ struct EntryRow<'a> {
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
 async fn chain_head(tx: &mut Tx) -> Result<(i64, Hash), StoreError> {
     let head: Option<(i64, Vec<u8>)> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as("SELECT seq, chain_hash FROM entries ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **t).await?
+        sqlx::query_as("SELECT seq, chain_hash FROM entries ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **t)
+            .await?
     });
     match head {
         None => Ok((0, GENESIS)),
@@ -153,11 +186,20 @@ fn insert_sql(target: &str, columns: usize, rows: usize) -> String {
 
 async fn insert_estates(tx: &mut Tx, estates: &[Estate]) -> Result<(), StoreError> {
     for chunk in estates.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("estates (estate_id, name, district, street_office, property_company)", 5, chunk.len());
+        let sql = insert_sql(
+            "estates (estate_id, name, district, street_office, property_company)",
+            5,
+            chunk.len(),
+        );
         dispatch!(Tx, tx, |t| {
             let mut query = sqlx::query(&sql);
             for e in chunk {
-                query = query.bind(e.estate_id.as_str()).bind(e.name.as_str()).bind(e.district.as_str()).bind(e.street_office.as_str()).bind(e.property_company.as_str());
+                query = query
+                    .bind(e.estate_id.as_str())
+                    .bind(e.name.as_str())
+                    .bind(e.district.as_str())
+                    .bind(e.street_office.as_str())
+                    .bind(e.property_company.as_str());
             }
             query.execute(&mut **t).await?;
         });
@@ -167,11 +209,20 @@ async fn insert_estates(tx: &mut Tx, estates: &[Estate]) -> Result<(), StoreErro
 
 async fn insert_buildings(tx: &mut Tx, buildings: &[Building]) -> Result<(), StoreError> {
     for chunk in buildings.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("buildings (building_id, estate_id, name, floors, has_elevator)", 5, chunk.len());
+        let sql = insert_sql(
+            "buildings (building_id, estate_id, name, floors, has_elevator)",
+            5,
+            chunk.len(),
+        );
         dispatch!(Tx, tx, |t| {
             let mut query = sqlx::query(&sql);
             for b in chunk {
-                query = query.bind(b.building_id.as_str()).bind(b.estate_id.as_str()).bind(b.name.as_str()).bind(i64::from(b.floors)).bind(b.has_elevator);
+                query = query
+                    .bind(b.building_id.as_str())
+                    .bind(b.estate_id.as_str())
+                    .bind(b.name.as_str())
+                    .bind(i64::from(b.floors))
+                    .bind(b.has_elevator);
             }
             query.execute(&mut **t).await?;
         });
@@ -181,11 +232,20 @@ async fn insert_buildings(tx: &mut Tx, buildings: &[Building]) -> Result<(), Sto
 
 async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
     for chunk in units.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("units (unit_id, building_id, floor_area_centi_m2, unit_use, owner)", 5, chunk.len());
+        let sql = insert_sql(
+            "units (unit_id, building_id, floor_area_centi_m2, unit_use, owner)",
+            5,
+            chunk.len(),
+        );
         dispatch!(Tx, tx, |t| {
             let mut query = sqlx::query(&sql);
             for u in chunk {
-                query = query.bind(u.unit_id.as_str()).bind(u.building_id.as_str()).bind(u.floor_area.centi_m2()).bind(u.unit_use.as_str()).bind(u.owner.as_str());
+                query = query
+                    .bind(u.unit_id.as_str())
+                    .bind(u.building_id.as_str())
+                    .bind(u.floor_area.centi_m2())
+                    .bind(u.unit_use.as_str())
+                    .bind(u.owner.as_str());
             }
             query.execute(&mut **t).await?;
         });
@@ -200,21 +260,53 @@ async fn write_entries(tx: &mut Tx, rows: &[EntryRow<'_>]) -> Result<(), StoreEr
     }
 }
 
-async fn insert_entries(t: &mut sqlx::Transaction<'static, sqlx::Sqlite>, rows: &[EntryRow<'_>]) -> Result<(), StoreError> {
-    let sql = insert_sql("entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash)", 7, rows.len());
+async fn insert_entries(
+    t: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    rows: &[EntryRow<'_>],
+) -> Result<(), StoreError> {
+    let sql = insert_sql(
+        "entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash)",
+        7,
+        rows.len(),
+    );
     let mut query = sqlx::query(&sql);
     for r in rows {
         let e = r.entry;
-        query = query.bind(r.seq).bind(e.entry_id.as_str()).bind(e.date.as_str()).bind(e.kind.as_str()).bind(e.reverses.as_deref()).bind(&r.content_hash[..]).bind(&r.chain_hash[..]);
+        query = query
+            .bind(r.seq)
+            .bind(e.entry_id.as_str())
+            .bind(e.date.as_str())
+            .bind(e.kind.as_str())
+            .bind(e.reverses.as_deref())
+            .bind(&r.content_hash[..])
+            .bind(&r.chain_hash[..]);
     }
     query.execute(&mut **t).await?;
-    let postings: Vec<(i64, i64, &ledger_core::audit::StoredPosting)> =
-        rows.iter().flat_map(|r| r.entry.postings.iter().enumerate().map(move |(i, p)| (r.seq, i as i64 + 1, p))).collect();
+    let postings: Vec<(i64, i64, &ledger_core::audit::StoredPosting)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.entry
+                .postings
+                .iter()
+                .enumerate()
+                .map(move |(i, p)| (r.seq, i as i64 + 1, p))
+        })
+        .collect();
     for chunk in postings.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql("postings (entry_seq, line_no, account, debit_fen, credit_fen, memo)", 6, chunk.len());
+        let sql = insert_sql(
+            "postings (entry_seq, line_no, account, debit_fen, credit_fen, memo)",
+            6,
+            chunk.len(),
+        );
         let mut query = sqlx::query(&sql);
         for (seq, line_no, p) in chunk {
-            query = query.bind(*seq).bind(*line_no).bind(p.account.as_str()).bind(p.debit_fen).bind(p.credit_fen).bind(p.memo.as_str());
+            query = query
+                .bind(*seq)
+                .bind(*line_no)
+                .bind(p.account.as_str())
+                .bind(p.debit_fen)
+                .bind(p.credit_fen)
+                .bind(p.memo.as_str());
         }
         query.execute(&mut **t).await?;
     }
@@ -222,20 +314,46 @@ async fn insert_entries(t: &mut sqlx::Transaction<'static, sqlx::Sqlite>, rows: 
 }
 
 /// PostgreSQL's COPY in text format: an order of magnitude faster than INSERT for bulk rows.
-async fn copy_entries(t: &mut sqlx::Transaction<'static, sqlx::Postgres>, rows: &[EntryRow<'_>]) -> Result<(), StoreError> {
+async fn copy_entries(
+    t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    rows: &[EntryRow<'_>],
+) -> Result<(), StoreError> {
     let mut data = String::new();
     for r in rows {
         let e = r.entry;
-        let reverses = e.reverses.as_deref().map_or_else(|| "\\N".to_owned(), copy_text);
+        let reverses = e
+            .reverses
+            .as_deref()
+            .map_or_else(|| "\\N".to_owned(), copy_text);
         let hex = |h: &Hash| format!("\\\\x{}", hex::encode(h));
-        data.push_str(&format!("{}\t{}\t{}\t{}\t{reverses}\t{}\t{}\n", r.seq, copy_text(&e.entry_id), e.date, e.kind, hex(&r.content_hash), hex(&r.chain_hash)));
+        data.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{reverses}\t{}\t{}\n",
+            r.seq,
+            copy_text(&e.entry_id),
+            e.date,
+            e.kind,
+            hex(&r.content_hash),
+            hex(&r.chain_hash)
+        ));
     }
     copy_in(t, "COPY entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash) FROM STDIN", data.as_bytes()).await?;
     data.clear();
-    let mut copy = t.copy_in_raw("COPY postings (entry_seq, line_no, account, debit_fen, credit_fen, memo) FROM STDIN").await?;
+    let mut copy = t
+        .copy_in_raw(
+            "COPY postings (entry_seq, line_no, account, debit_fen, credit_fen, memo) FROM STDIN",
+        )
+        .await?;
     for r in rows {
         for (i, p) in r.entry.postings.iter().enumerate() {
-            data.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{}\n", r.seq, i + 1, copy_text(&p.account), p.debit_fen, p.credit_fen, copy_text(&p.memo)));
+            data.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                r.seq,
+                i + 1,
+                copy_text(&p.account),
+                p.debit_fen,
+                p.credit_fen,
+                copy_text(&p.memo)
+            ));
             if data.len() >= COPY_CHUNK_BYTES {
                 copy.send(data.as_bytes()).await?;
                 data.clear();
@@ -247,7 +365,11 @@ async fn copy_entries(t: &mut sqlx::Transaction<'static, sqlx::Postgres>, rows: 
     Ok(())
 }
 
-async fn copy_in(t: &mut sqlx::Transaction<'static, sqlx::Postgres>, statement: &str, data: &[u8]) -> Result<(), StoreError> {
+async fn copy_in(
+    t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    statement: &str,
+    data: &[u8],
+) -> Result<(), StoreError> {
     let mut copy = t.copy_in_raw(statement).await?;
     copy.send(data).await?;
     copy.finish().await?;

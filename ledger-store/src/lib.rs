@@ -18,7 +18,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use thiserror::Error;
 
 pub use import::{ImportOutcome, ImportRefused};
@@ -86,7 +88,10 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open { url: url.to_owned(), source };
+        let open_error = |source| StoreError::Open {
+            url: url.to_owned(),
+            source,
+        };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(open_error)?
@@ -95,16 +100,27 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await.map_err(open_error)?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .connect_with(options)
+                .await
+                .map_err(open_error)?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(open_error)?;
-            let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await.map_err(open_error)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .connect_with(options)
+                .await
+                .map_err(open_error)?;
             Pool::Postgres(pool)
         } else {
             return Err(StoreError::BadUrl(url.to_owned()));
         };
-        let store = Store { pool, url: url.to_owned() };
+        let store = Store {
+            pool,
+            url: url.to_owned(),
+        };
         schema::migrate(&store.pool).await?;
         Ok(store)
     }

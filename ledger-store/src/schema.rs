@@ -14,7 +14,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
     postgres: include_str!("migrations/0001_ledger.postgres.sql"),
 }];
 
-const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
+const CREATE_VERSIONS: &str =
+    "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
 
 pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     for migration in MIGRATIONS {
@@ -26,16 +27,22 @@ pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
             let mut tx = p.begin().await?;
             if matches!(pool, Pool::Postgres(_)) {
                 // Two processes opening a new database at once must not both create the schema.
-                sqlx::query("SELECT pg_advisory_xact_lock(31415926)").execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(31415926)")
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::raw_sql(CREATE_VERSIONS).execute(&mut *tx).await?;
-            let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM mfund_schema_versions WHERE version = $1")
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM mfund_schema_versions WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if applied.is_none() {
                 sqlx::raw_sql(script).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO mfund_schema_versions (version) VALUES ($1)").bind(migration.version).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO mfund_schema_versions (version) VALUES ($1)")
+                    .bind(migration.version)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });

@@ -195,7 +195,7 @@ impl Store {
         scope: &BalanceScope,
         as_of: Option<Date>,
     ) -> Result<Option<Balance>, StoreError> {
-        const SUM: &str = "SELECT COALESCE(SUM(p.credit_fen), 0), COALESCE(SUM(p.debit_fen), 0) FROM postings p JOIN entries e ON e.seq = p.entry_seq WHERE e.entry_date <= $2 AND ";
+        const SUM: &str = "SELECT CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) FROM postings p JOIN entries e ON e.seq = p.entry_seq WHERE e.entry_date <= $2 AND ";
         let (count_sql, filter) = match scope {
             BalanceScope::Unit(_) => ("SELECT COUNT(*) FROM units WHERE unit_id = $1", "p.account = 'unit:' || $1"),
             BalanceScope::Building(_) => (

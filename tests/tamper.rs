@@ -1,0 +1,66 @@
+//! Tampering by raw SQL, past the append-only triggers: `verify` names the first changed entry.
+
+use crate::import::raw_sql;
+use crate::on_both_engines;
+use crate::support::{city, mfund, stdout, Engine, TestDb};
+
+on_both_engines!(verify_names_a_changed_posting, verify_names_a_removed_entry);
+
+fn disable_triggers(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "DROP TRIGGER postings_no_update; DROP TRIGGER postings_no_delete; DROP TRIGGER entries_no_delete;",
+        Engine::Postgres => "ALTER TABLE postings DISABLE TRIGGER USER; ALTER TABLE entries DISABLE TRIGGER USER;",
+    }
+}
+
+async fn imported(engine: Engine) -> (TestDb, tempfile::TempDir) {
+    let db = TestDb::new(engine).await;
+    let (keep, dir) = city(40, 8);
+    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()])
+        .status
+        .success());
+    let clean = mfund(&db.url, &["verify"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    (db, keep)
+}
+
+async fn verify_names_a_changed_posting(engine: Engine) {
+    let (db, _keep) = imported(engine).await;
+    raw_sql(&db, disable_triggers(engine)).await.unwrap();
+    let changed = raw_sql(
+        &db,
+        "UPDATE postings SET credit_fen = credit_fen + 100 WHERE entry_seq = 17 AND credit_fen > 0",
+    )
+    .await
+    .unwrap();
+    assert!(changed > 0);
+    let out = mfund(&db.url, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["first_break"]["seq"], 17);
+    assert_eq!(report["first_break"]["entry_id"], "J000000017");
+    assert_eq!(report["entries_checked"], 16);
+    assert!(report["first_break"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("content hash"));
+}
+
+async fn verify_names_a_removed_entry(engine: Engine) {
+    let (db, _keep) = imported(engine).await;
+    raw_sql(&db, disable_triggers(engine)).await.unwrap();
+    raw_sql(&db, "DELETE FROM postings WHERE entry_seq = 9")
+        .await
+        .unwrap();
+    raw_sql(&db, "DELETE FROM entries WHERE seq = 9")
+        .await
+        .unwrap();
+    let out = mfund(&db.url, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("chain broken at entry J000000010 (seq 10)"),
+        "{text}"
+    );
+    assert!(text.contains("an entry was removed"), "{text}");
+}

@@ -1,1 +1,1 @@
-
+//! Benchmarks live in `benches/` (criterion) and in the shell scripts beside this crate.

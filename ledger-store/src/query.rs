@@ -143,7 +143,7 @@ pub(crate) async fn load_entry(
         let header: Option<EntryHeader> =
             sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE entry_id = $1").bind(entry_id).fetch_optional(&mut **t).await?;
         let seq = header.as_ref().map_or(-1, |h| h.0);
-        let postings = sqlx::query_as("SELECT entry_seq, account, debit_fen, credit_fen, memo FROM postings WHERE entry_seq = $1 ORDER BY line_no").bind(seq).fetch_all(&mut **t).await?;
+        let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq = $1 ORDER BY p.line_no").bind(seq).fetch_all(&mut **t).await?;
         (header, postings)
     });
     Ok(header.map(|h| stored_entry(&h, postings.into_iter().map(stored_posting).collect())))
@@ -195,18 +195,18 @@ impl Store {
         scope: &BalanceScope,
         as_of: Option<Date>,
     ) -> Result<Option<Balance>, StoreError> {
-        const SUM: &str = "SELECT CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) FROM postings p JOIN entries e ON e.seq = p.entry_seq WHERE e.entry_date <= $2 AND ";
+        const SUM: &str = "SELECT CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) FROM postings p JOIN entries e ON e.seq = p.entry_seq JOIN accounts a ON a.account_id = p.account_id WHERE e.entry_date <= $2 AND ";
         let (count_sql, filter) = match scope {
-            BalanceScope::Unit(_) => ("SELECT COUNT(*) FROM units WHERE unit_id = $1", "p.account = 'unit:' || $1"),
+            BalanceScope::Unit(_) => ("SELECT COUNT(*) FROM units WHERE unit_id = $1", "a.account = 'unit:' || $1"),
             BalanceScope::Building(_) => (
                 "SELECT COUNT(*) FROM units WHERE building_id = $1",
-                "p.account IN (SELECT 'unit:' || unit_id FROM units WHERE building_id = $1)",
+                "a.account IN (SELECT 'unit:' || unit_id FROM units WHERE building_id = $1)",
             ),
             BalanceScope::Estate(_) => (
                 "SELECT COUNT(*) FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1",
-                "p.account IN (SELECT 'unit:' || u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1)",
+                "a.account IN (SELECT 'unit:' || u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1)",
             ),
-            BalanceScope::City => ("SELECT COUNT(*) FROM units WHERE $1 = $1", "p.account LIKE 'unit:%' AND $1 = $1"),
+            BalanceScope::City => ("SELECT COUNT(*) FROM units WHERE $1 = $1", "a.account LIKE 'unit:%' AND $1 = $1"),
         };
         let id = match scope {
             BalanceScope::Unit(id) | BalanceScope::Building(id) | BalanceScope::Estate(id) => {
@@ -280,7 +280,7 @@ impl Store {
                     .fetch_all(p)
                     .await?;
                     let last = headers.last().map_or(after, |h| h.0);
-                    let postings = sqlx::query_as("SELECT entry_seq, account, debit_fen, credit_fen, memo FROM postings WHERE entry_seq > $1 AND entry_seq <= $2 ORDER BY entry_seq, line_no")
+                    let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no")
                     .bind(after)
                     .bind(last)
                     .fetch_all(p)

@@ -25,6 +25,12 @@ CREATE TABLE units (
 );
 CREATE INDEX units_by_building ON units (building_id);
 
+-- Accounts by number, so that postings and their index hold integers, not text.
+CREATE TABLE accounts (
+    account_id BIGINT PRIMARY KEY,
+    account    TEXT NOT NULL UNIQUE
+);
+
 -- seq orders the audit chain; chain_hash = SHA-256(previous chain_hash || content_hash).
 CREATE TABLE entries (
     seq          BIGINT PRIMARY KEY,
@@ -36,17 +42,20 @@ CREATE TABLE entries (
     chain_hash   BYTEA NOT NULL
 );
 
+-- No foreign keys on postings: a per-row check tripled PostgreSQL's bulk import time. Postings
+-- are written only with their entry, in the same transaction, and `verify` rehashes every
+-- entry from its postings and account names, so an orphan or a dangling account shows there.
 CREATE TABLE postings (
-    entry_seq  BIGINT NOT NULL REFERENCES entries (seq),
+    entry_seq  BIGINT NOT NULL,
     line_no    BIGINT NOT NULL,
-    account    TEXT NOT NULL,
+    account_id BIGINT NOT NULL,
     debit_fen  BIGINT NOT NULL CHECK (debit_fen >= 0),
     credit_fen BIGINT NOT NULL CHECK (credit_fen >= 0),
     memo       TEXT NOT NULL,
     PRIMARY KEY (entry_seq, line_no),
     CHECK ((debit_fen > 0) <> (credit_fen > 0))
 );
-CREATE INDEX postings_by_account ON postings (account);
+CREATE INDEX postings_by_account ON postings (account_id);
 
 CREATE FUNCTION refuse_change_to_posted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -61,3 +70,5 @@ CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings
     FOR EACH ROW EXECUTE FUNCTION refuse_change_to_posted();
 CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON postings
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change_to_posted();
+CREATE TRIGGER accounts_append_only BEFORE UPDATE OR DELETE ON accounts
+    FOR EACH ROW EXECUTE FUNCTION refuse_change_to_posted();

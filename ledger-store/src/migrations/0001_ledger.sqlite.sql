@@ -25,6 +25,12 @@ CREATE TABLE units (
 );
 CREATE INDEX units_by_building ON units (building_id);
 
+-- Accounts by number, so that postings and their index hold integers, not text.
+CREATE TABLE accounts (
+    account_id INTEGER PRIMARY KEY,
+    account    TEXT NOT NULL UNIQUE
+);
+
 -- seq orders the audit chain; chain_hash = SHA-256(previous chain_hash || content_hash).
 CREATE TABLE entries (
     seq          INTEGER PRIMARY KEY,
@@ -36,17 +42,20 @@ CREATE TABLE entries (
     chain_hash   BLOB NOT NULL
 );
 
+-- No foreign keys on postings: a per-row check tripled PostgreSQL's bulk import time. Postings
+-- are written only with their entry, in the same transaction, and `verify` rehashes every
+-- entry from its postings and account names, so an orphan or a dangling account shows there.
 CREATE TABLE postings (
-    entry_seq  INTEGER NOT NULL REFERENCES entries (seq),
+    entry_seq  INTEGER NOT NULL,
     line_no    INTEGER NOT NULL,
-    account    TEXT NOT NULL,
+    account_id INTEGER NOT NULL,
     debit_fen  INTEGER NOT NULL CHECK (debit_fen >= 0),
     credit_fen INTEGER NOT NULL CHECK (credit_fen >= 0),
     memo       TEXT NOT NULL,
     PRIMARY KEY (entry_seq, line_no),
     CHECK ((debit_fen > 0) <> (credit_fen > 0))
 ) WITHOUT ROWID;
-CREATE INDEX postings_by_account ON postings (account);
+CREATE INDEX postings_by_account ON postings (account_id);
 
 CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'append-only: posted entries cannot be updated'); END;
@@ -56,3 +65,7 @@ CREATE TRIGGER postings_no_update BEFORE UPDATE ON postings
 BEGIN SELECT RAISE(ABORT, 'append-only: posted entries cannot be updated'); END;
 CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings
 BEGIN SELECT RAISE(ABORT, 'append-only: posted entries cannot be deleted'); END;
+CREATE TRIGGER accounts_no_update BEFORE UPDATE ON accounts
+BEGIN SELECT RAISE(ABORT, 'append-only: accounts of posted entries cannot be changed'); END;
+CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts
+BEGIN SELECT RAISE(ABORT, 'append-only: accounts of posted entries cannot be deleted'); END;

@@ -172,15 +172,17 @@ async fn concurrent_imports_post_once(engine: Engine) {
     assert_eq!(after.entries as usize, a.entries.max(b.entries));
 }
 
-fn ledger_cli_files(dir: &std::path::Path) -> ledger_core::import::CityFiles {
+fn ledger_cli_files(
+    dir: &std::path::Path,
+) -> (ledger_core::import::RegistryFiles, Option<Vec<u8>>) {
     use ledger_core::interchange as i;
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
-    ledger_core::import::CityFiles {
+    let registry = ledger_core::import::RegistryFiles {
         estates: i::read_estates(&read(i::ESTATES_FILE)).unwrap(),
         buildings: i::read_buildings(&read(i::BUILDINGS_FILE)).unwrap(),
         units: i::read_units(&read(i::UNITS_FILE)).unwrap(),
-        journal: i::read_journal(&read(i::JOURNAL_FILE)).unwrap(),
-    }
+    };
+    (registry, Some(read(i::JOURNAL_FILE)))
 }
 
 /// Runs SQL straight against the test database, as an intruder with a SQL prompt would.

@@ -45,10 +45,12 @@ async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcom
     let spinner = progress::spinner("reading");
     let city = files::read_city(dir);
     spinner.finish_and_clear();
-    let city = city?;
+    let (registry, journal) = city?;
     let store = open(db).await?;
     let bar = progress::bar("importing", "postings");
-    let result = store.import(city, &progress::reporter(&bar)).await;
+    let result = store
+        .import(registry, journal, &progress::reporter(&bar))
+        .await;
     bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use ledger_core::import::CityFiles;
+use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{self, InputError};
 
 /// A failure to read the input: the run stops with exit status 2.
@@ -38,15 +38,15 @@ fn parse<T>(
         .unwrap_or_default())
 }
 
-/// Reads the registry and journal files of `dir`; absent files are empty.
-pub fn read_city(dir: &Path) -> Result<CityFiles, ReadError> {
+/// The registry files of `dir` (absent files are empty) and the journal's bytes, if any.
+pub fn read_city(dir: &Path) -> Result<(RegistryFiles, Option<Vec<u8>>), ReadError> {
     if !dir.is_dir() {
         return Err(ReadError::Io(anyhow::anyhow!(
             "{} is not a folder",
             dir.display()
         )));
     }
-    Ok(CityFiles {
+    let registry = RegistryFiles {
         estates: parse(dir, interchange::ESTATES_FILE, interchange::read_estates)?,
         buildings: parse(
             dir,
@@ -54,8 +54,8 @@ pub fn read_city(dir: &Path) -> Result<CityFiles, ReadError> {
             interchange::read_buildings,
         )?,
         units: parse(dir, interchange::UNITS_FILE, interchange::read_units)?,
-        journal: parse(dir, interchange::JOURNAL_FILE, interchange::read_journal)?,
-    })
+    };
+    Ok((registry, read_optional(dir, interchange::JOURNAL_FILE)?))
 }
 
 pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {

@@ -15,13 +15,12 @@ use crate::registry::{Building, Estate, Unit};
 /// How many problems a refusal spells out; the rest are only counted.
 pub const MAX_PROBLEMS_SHOWN: usize = 100;
 
-/// The interchange files of one import; an absent file is an empty list.
+/// The registry files of one import; an absent file is an empty list.
 #[derive(Debug, Default, Clone)]
-pub struct CityFiles {
+pub struct RegistryFiles {
     pub estates: Vec<Located<Estate>>,
     pub buildings: Vec<Located<Building>>,
     pub units: Vec<Located<Unit>>,
-    pub journal: Vec<RawEntry>,
 }
 
 /// What the database already holds, as far as an import needs to know.
@@ -42,20 +41,12 @@ pub struct NewEntry {
     pub content_hash: Hash,
 }
 
-/// Everything new in the files; what was already stored identically is only counted.
+/// The registry rows that are new; rows already stored identically are left out.
 #[derive(Debug, Default)]
-pub struct ImportPlan {
+pub struct RegistryPlan {
     pub estates: Vec<Estate>,
     pub buildings: Vec<Building>,
     pub units: Vec<Unit>,
-    pub entries: Vec<NewEntry>,
-    pub already_stored: usize,
-}
-
-impl ImportPlan {
-    pub fn postings(&self) -> usize {
-        self.entries.iter().map(|e| e.entry.postings().len()).sum()
-    }
 }
 
 /// One reason to refuse an import. `stored_entry` names an entry whose stored version the
@@ -74,7 +65,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn push(&mut self, error: InputError, stored_entry: Option<String>) {
+    pub fn push(&mut self, error: InputError, stored_entry: Option<String>) {
         self.total += 1;
         if self.problems.len() < MAX_PROBLEMS_SHOWN {
             self.problems.push(Problem {
@@ -94,51 +85,69 @@ fn located(file: &str, line: u64, column: Option<(usize, &str)>, message: String
     }
 }
 
-/// Checks the files against themselves and the stored ledger and returns what to write.
-pub fn plan_import(stored: &StoredState, files: CityFiles) -> Result<ImportPlan, Refusal> {
-    let mut refusal = Refusal::default();
-    let mut plan = ImportPlan::default();
-    plan_registry(stored, &files, &mut plan, &mut refusal);
-    let known_units: HashSet<&str> = stored
-        .units
-        .keys()
-        .map(String::as_str)
-        .chain(files.units.iter().map(|u| u.value.unit_id.as_str()))
-        .collect();
-    let known_entries: HashSet<&str> = stored
-        .entry_hashes
-        .keys()
-        .map(String::as_str)
-        .chain(files.journal.iter().map(|e| e.entry_id.as_str()))
-        .collect();
-    for raw in &files.journal {
-        match check_entry(raw, &known_units, &known_entries) {
-            Ok(entry) => {
-                let stored_form = StoredEntry::from_entry(&entry);
-                let content_hash = stored_form.content_hash();
-                match stored.entry_hashes.get(entry.id()) {
-                    Some(hash) if *hash == content_hash => plan.already_stored += 1,
-                    Some(_) => {
-                        let message = format!("entry `{}` is already posted with different content; in this file:\n{}", entry.id(), stored_form.describe());
-                        refusal.push(
-                            located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), message),
-                            Some(entry.id().to_owned()),
-                        );
-                    }
-                    None => plan.entries.push(NewEntry {
-                        entry,
-                        stored: stored_form,
-                        content_hash,
-                    }),
-                }
-            }
-            Err(error) => refusal.push(error, None),
+/// Judges journal entries one by one against the registry and what is already posted, so an
+/// import can check and write in a stream. Entries it has seen count as known for the
+/// reversals that follow them.
+#[derive(Debug)]
+pub struct EntryChecker {
+    known_units: HashSet<String>,
+    known_entries: HashSet<String>,
+    stored_hashes: HashMap<String, Hash>,
+    already_stored: usize,
+}
+
+impl EntryChecker {
+    pub fn new(stored: StoredState, registry: &RegistryFiles) -> EntryChecker {
+        let mut known_units: HashSet<String> = stored.units.into_keys().collect();
+        known_units.extend(registry.units.iter().map(|u| u.value.unit_id.clone()));
+        let known_entries = stored.entry_hashes.keys().cloned().collect();
+        EntryChecker {
+            known_units,
+            known_entries,
+            stored_hashes: stored.entry_hashes,
+            already_stored: 0,
         }
     }
-    if refusal.total > 0 {
-        return Err(refusal);
+
+    /// A checked new entry, `None` when it is already posted identically, or why it cannot be.
+    pub fn check(&mut self, raw: &RawEntry) -> Result<Option<NewEntry>, Problem> {
+        let checked = check_entry(raw, &self.known_units, &self.known_entries);
+        self.known_entries.insert(raw.entry_id.clone());
+        let entry = checked.map_err(|error| Problem {
+            error,
+            stored_entry: None,
+        })?;
+        let stored = StoredEntry::from_entry(&entry);
+        let content_hash = stored.content_hash();
+        match self.stored_hashes.get(entry.id()) {
+            Some(hash) if *hash == content_hash => {
+                self.already_stored += 1;
+                Ok(None)
+            }
+            Some(_) => {
+                let message = format!(
+                    "entry `{}` is already posted with different content; in this file:\n    {}",
+                    entry.id(),
+                    stored.describe()
+                );
+                let error = located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), message);
+                Err(Problem {
+                    error,
+                    stored_entry: Some(entry.id().to_owned()),
+                })
+            }
+            None => Ok(Some(NewEntry {
+                entry,
+                stored,
+                content_hash,
+            })),
+        }
     }
-    Ok(plan)
+
+    /// Entries found already posted with the same content.
+    pub fn already_stored(&self) -> usize {
+        self.already_stored
+    }
 }
 
 /// Compares a registry row with what is stored under its id: new, identical, or conflicting.
@@ -163,12 +172,13 @@ fn classify<T: PartialEq + std::fmt::Debug>(
     }
 }
 
-fn plan_registry(
+/// The new registry rows of the files; conflicts and unknown parents go to `refusal`.
+pub fn plan_registry(
     stored: &StoredState,
-    files: &CityFiles,
-    plan: &mut ImportPlan,
+    files: &RegistryFiles,
     refusal: &mut Refusal,
-) {
+) -> RegistryPlan {
+    let mut plan = RegistryPlan::default();
     let file_estates: HashSet<&str> = files
         .estates
         .iter()
@@ -245,13 +255,14 @@ fn plan_registry(
             plan.units.push(u.clone());
         }
     }
+    plan
 }
 
 /// Turns a raw journal entry into a checked [`Entry`], or the first reason it cannot be posted.
 pub fn check_entry(
     raw: &RawEntry,
-    known_units: &HashSet<&str>,
-    known_entries: &HashSet<&str>,
+    known_units: &HashSet<String>,
+    known_entries: &HashSet<String>,
 ) -> Result<Entry, InputError> {
     let mut postings = Vec::with_capacity(raw.postings.len());
     for p in &raw.postings {

@@ -403,16 +403,42 @@ pub fn read_statement(bytes: &[u8]) -> Result<Vec<Located<StatementLine>>, Input
     Ok(out)
 }
 
-/// Reads the journal, grouping adjacent rows into entries. A row must carry exactly one
-/// positive amount; the rows of one entry must be adjacent and agree on date and kind.
+/// Reads the whole journal, grouping adjacent rows into entries.
 pub fn read_journal(bytes: &[u8]) -> Result<Vec<RawEntry>, InputError> {
-    let mut table = Table::open(JOURNAL_FILE, bytes, JOURNAL_COLUMNS)?;
-    let reverses_column = table
-        .has_column(JOURNAL_REVERSES_COLUMN)
-        .filter(|&i| i >= JOURNAL_COLUMNS.len());
-    let mut first_lines: HashMap<String, u64> = HashMap::new();
-    let mut entries: Vec<RawEntry> = Vec::new();
-    while let Some(row) = table.next_row(JOURNAL_COLUMNS.len())? {
+    JournalReader::new(bytes)?.collect()
+}
+
+/// Streams the journal entry by entry, so that checking and writing can start before the last
+/// row is read. A row must carry exactly one positive amount; the rows of one entry must be
+/// adjacent and agree on date and kind. After the first error the reader yields nothing more.
+pub struct JournalReader<'a> {
+    table: Table<'a>,
+    reverses_column: Option<usize>,
+    first_lines: HashMap<String, u64>,
+    pending: Option<RawEntry>,
+    failed: bool,
+}
+
+impl<'a> JournalReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Result<JournalReader<'a>, InputError> {
+        let table = Table::open(JOURNAL_FILE, bytes, JOURNAL_COLUMNS)?;
+        let reverses_column = table
+            .has_column(JOURNAL_REVERSES_COLUMN)
+            .filter(|&i| i >= JOURNAL_COLUMNS.len());
+        Ok(JournalReader {
+            table,
+            reverses_column,
+            first_lines: HashMap::new(),
+            pending: None,
+            failed: false,
+        })
+    }
+
+    /// Reads one row into the pending entry; returns a finished entry when the row starts a new one.
+    fn step(&mut self) -> Result<Option<Option<RawEntry>>, InputError> {
+        let Some(row) = self.table.next_row(JOURNAL_COLUMNS.len())? else {
+            return Ok(None);
+        };
         let entry_id = row.id(0)?;
         let date = row.date(1)?;
         let kind_text = row.text(2)?;
@@ -434,39 +460,67 @@ pub fn read_journal(bytes: &[u8]) -> Result<Vec<RawEntry>, InputError> {
             memo: row.text(6)?.to_owned(),
         };
         let posting = with_amount(&row, posting)?;
-        let reverses = match reverses_column.filter(|&i| i < row.record.len()) {
+        let reverses = match self.reverses_column.filter(|&i| i < row.record.len()) {
             Some(i) if !row.record[i].is_empty() => Some(row.id(i)?.to_owned()),
             _ => None,
         };
-        match entries.last_mut() {
-            Some(current) if current.entry_id == entry_id => {
-                if current.date != date {
-                    return Err(row.error(1, format!("entry `{entry_id}` began on line {} with date {}, this row says {date}", current.line, current.date)));
-                }
-                if current.kind != kind {
-                    return Err(row.error(2, format!("entry `{entry_id}` began on line {} with kind {}, this row says {kind}", current.line, current.kind)));
-                }
-                if current.reverses.is_none() {
-                    current.reverses = reverses;
-                }
-                current.postings.push(posting);
+        if let Some(current) = self.pending.as_mut().filter(|p| p.entry_id == entry_id) {
+            if current.date != date {
+                return Err(row.error(
+                    1,
+                    format!(
+                        "entry `{entry_id}` began on line {} with date {}, this row says {date}",
+                        current.line, current.date
+                    ),
+                ));
             }
-            _ => {
-                if let Some(first) = first_lines.insert(entry_id.to_owned(), row.line) {
-                    return Err(row.error(0, format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent")));
+            if current.kind != kind {
+                return Err(row.error(
+                    2,
+                    format!(
+                        "entry `{entry_id}` began on line {} with kind {}, this row says {kind}",
+                        current.line, current.kind
+                    ),
+                ));
+            }
+            if current.reverses.is_none() {
+                current.reverses = reverses;
+            }
+            current.postings.push(posting);
+            return Ok(Some(None));
+        }
+        if let Some(first) = self.first_lines.insert(entry_id.to_owned(), row.line) {
+            return Err(row.error(0, format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent")));
+        }
+        let started = RawEntry {
+            line: row.line,
+            entry_id: entry_id.to_owned(),
+            date,
+            kind,
+            reverses,
+            postings: vec![posting],
+        };
+        Ok(Some(self.pending.replace(started)))
+    }
+}
+
+impl Iterator for JournalReader<'_> {
+    type Item = Result<RawEntry, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.failed {
+            match self.step() {
+                Ok(None) => return self.pending.take().map(Ok),
+                Ok(Some(None)) => {}
+                Ok(Some(Some(finished))) => return Some(Ok(finished)),
+                Err(error) => {
+                    self.failed = true;
+                    return Some(Err(error));
                 }
-                entries.push(RawEntry {
-                    line: row.line,
-                    entry_id: entry_id.to_owned(),
-                    date,
-                    kind,
-                    reverses,
-                    postings: vec![posting],
-                });
             }
         }
+        None
     }
-    Ok(entries)
 }
 
 fn with_amount(row: &Row<'_>, mut posting: RawPosting) -> Result<RawPosting, InputError> {

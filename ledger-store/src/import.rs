@@ -1,10 +1,11 @@
 //! Writing an import: one transaction, serialised against other writers, all or nothing.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use ledger_core::audit::{chain_hash, Hash, StoredEntry, GENESIS};
-use ledger_core::import::{plan_import, CityFiles, ImportPlan, Problem};
+use ledger_core::import::{plan_registry, EntryChecker, NewEntry, Problem, Refusal, RegistryFiles};
+use ledger_core::interchange::JournalReader;
 use ledger_core::registry::{Building, Estate, Unit};
 
 use crate::query::{load_entry, load_state};
@@ -64,65 +65,104 @@ impl fmt::Display for ImportRefused {
 /// Reports postings written so far and in all, for a progress bar.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
+/// Entries per batch handed from the checking thread to the writer.
+const ENTRIES_PER_BATCH: usize = 1000;
+/// Batches the checker may run ahead of the writer, bounding memory on any journal size.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Journal rows from which an import counts as a bulk load.
+const BULK_MIN_ROWS: u64 = 100_000;
+const DROP_POSTING_INDEX: &str = "DROP INDEX postings_by_account";
+/// Must match the migration that first creates the index.
+const CREATE_POSTING_INDEX: &str = "CREATE INDEX postings_by_account ON postings (account_id)";
+
+/// What the checking thread found once the journal was read to its end.
+struct CheckResult {
+    refusal: Refusal,
+    already_stored: usize,
+}
+
 impl Store {
-    /// Imports the files: checks everything against the stored ledger, then writes only what is
-    /// new, in one transaction that other writers wait for.
+    /// Imports registry rows and a journal (`journal.csv` bytes): everything is checked against
+    /// the stored ledger and only what is new is written, in one transaction that other writers
+    /// wait for. Checking runs on its own thread and streams batches to the writer, so parsing
+    /// and hashing overlap with the database's work; any problem rolls the whole import back.
     pub async fn import(
         &self,
-        files: CityFiles,
+        registry: RegistryFiles,
+        journal_csv: Option<Vec<u8>>,
         progress: Progress<'_>,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let state = load_state(&mut tx).await?;
-        let plan = match plan_import(&state, files) {
-            Ok(plan) => plan,
-            Err(refusal) => {
-                let mut stored_versions = Vec::new();
-                for id in refusal
-                    .problems
-                    .iter()
-                    .filter_map(|p| p.stored_entry.clone())
-                {
-                    let version = load_entry(&mut tx, &id)
-                        .await?
-                        .map_or_else(|| "(missing)".to_owned(), |e| e.describe());
-                    stored_versions.push((id, version));
-                }
-                return Err(StoreError::Refused(ImportRefused {
-                    problems: refusal.problems,
-                    total: refusal.total,
-                    stored_versions,
-                }));
-            }
+        let mut refusal = Refusal::default();
+        let plan = plan_registry(&state, &registry, &mut refusal);
+        let total_rows = journal_csv
+            .as_deref()
+            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
+        // A load larger than the ledger itself is cheaper with the posting index rebuilt once
+        // at the end than maintained row by row (PostgreSQL: 2×). Readers of `postings` wait
+        // for such an import to commit; small imports keep the index.
+        let bulk = total_rows >= BULK_MIN_ROWS && total_rows > state.entry_hashes.len() as u64;
+        let checker = EntryChecker::new(state, &registry);
+        let mut outcome = ImportOutcome {
+            estates: plan.estates.len(),
+            buildings: plan.buildings.len(),
+            units: plan.units.len(),
+            ..ImportOutcome::default()
         };
-        insert_estates(&mut tx, &plan.estates).await?;
-        insert_buildings(&mut tx, &plan.buildings).await?;
-        insert_units(&mut tx, &plan.units).await?;
-        let accounts = register_accounts(&mut tx, &plan).await?;
-        let (mut seq, mut previous) = chain_head(&mut tx).await?;
-        let total = plan.postings() as u64;
-        let mut written = 0u64;
-        for batch in plan.entries.chunks(ROWS_PER_INSERT) {
-            let mut rows = Vec::with_capacity(batch.len());
-            for new in batch {
-                seq += 1;
-                previous = chain_hash(&previous, &new.content_hash);
-                rows.push(EntryRow {
-                    seq,
-                    entry: &new.stored,
-                    content_hash: new.content_hash,
-                    chain_hash: previous,
-                });
+        if refusal.total == 0 {
+            insert_estates(&mut tx, &plan.estates).await?;
+            insert_buildings(&mut tx, &plan.buildings).await?;
+            insert_units(&mut tx, &plan.units).await?;
+        }
+        if bulk {
+            dispatch!(Tx, &mut tx, |t| {
+                sqlx::query(DROP_POSTING_INDEX).execute(&mut **t).await?;
+            });
+        }
+        let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<NewEntry>>(BATCHES_IN_FLIGHT);
+        let checking = tokio::task::spawn_blocking(move || {
+            check_journal(journal_csv, checker, refusal, sender)
+        });
+        let mut accounts = AccountNumbers::load(&mut tx).await?;
+        let mut chain = Chain::load(&mut tx).await?;
+        let mut written = |rows: &[EntryRow<'_>]| {
+            outcome.entries += rows.len();
+            outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
+            progress(
+                outcome.postings as u64,
+                total_rows.max(outcome.postings as u64),
+            );
+        };
+        match &mut tx {
+            Tx::Sqlite(t) => {
+                while let Some(batch) = batches.recv().await {
+                    let new_accounts = accounts.assign(&batch);
+                    insert_accounts(t, &new_accounts).await?;
+                    let rows = chain.number(&batch);
+                    insert_entries(t, &rows, &accounts.ids).await?;
+                    written(&rows);
+                }
             }
-            write_entries(&mut tx, &rows, &accounts).await?;
-            written += rows
-                .iter()
-                .map(|r| r.entry.postings.len() as u64)
-                .sum::<u64>();
-            progress(written, total);
+            Tx::Postgres(t) => {
+                copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?
+            }
+        }
+        let checked = checking.await.expect("the journal checker does not panic");
+        if checked.refusal.total > 0 {
+            return Err(StoreError::Refused(
+                refused(&mut tx, checked.refusal).await?,
+            ));
+        }
+        outcome.already_stored = checked.already_stored;
+        if bulk {
+            dispatch!(Tx, &mut tx, |t| {
+                sqlx::query(CREATE_POSTING_INDEX).execute(&mut **t).await?;
+            });
         }
         tx.commit().await?;
-        Ok(outcome_of(&plan))
+        Ok(outcome)
     }
 
     /// Begins a transaction that holds the ledger's write lock until it ends.
@@ -141,15 +181,68 @@ impl Store {
     }
 }
 
-fn outcome_of(plan: &ImportPlan) -> ImportOutcome {
-    ImportOutcome {
-        estates: plan.estates.len(),
-        buildings: plan.buildings.len(),
-        units: plan.units.len(),
-        entries: plan.entries.len(),
-        postings: plan.postings(),
-        already_stored: plan.already_stored,
+/// Reads and checks the journal on a blocking thread, sending new entries in batches while no
+/// problem has been found, and every problem (up to the shown limit) into the refusal.
+fn check_journal(
+    journal_csv: Option<Vec<u8>>,
+    mut checker: EntryChecker,
+    mut refusal: Refusal,
+    sender: tokio::sync::mpsc::Sender<Vec<NewEntry>>,
+) -> CheckResult {
+    let mut batch = Vec::with_capacity(ENTRIES_PER_BATCH);
+    let reader = journal_csv.as_deref().map(JournalReader::new).transpose();
+    match reader {
+        Err(error) => refusal.push(error, None),
+        Ok(None) => {}
+        Ok(Some(reader)) => {
+            for raw in reader {
+                let raw = match raw {
+                    Ok(raw) => raw,
+                    Err(error) => {
+                        refusal.push(error, None);
+                        break;
+                    }
+                };
+                match checker.check(&raw) {
+                    Ok(Some(new)) if refusal.total == 0 => batch.push(new),
+                    Ok(_) => {}
+                    Err(problem) => refusal.push(problem.error, problem.stored_entry),
+                }
+                if batch.len() == ENTRIES_PER_BATCH
+                    && sender.blocking_send(std::mem::take(&mut batch)).is_err()
+                {
+                    break; // the writer stopped on an error of its own
+                }
+            }
+        }
     }
+    if refusal.total == 0 && !batch.is_empty() {
+        let _ = sender.blocking_send(batch);
+    }
+    CheckResult {
+        refusal,
+        already_stored: checker.already_stored(),
+    }
+}
+
+/// The refusal with the stored versions of the entries the files contradict.
+async fn refused(tx: &mut Tx, refusal: Refusal) -> Result<ImportRefused, StoreError> {
+    let mut stored_versions = Vec::new();
+    for id in refusal
+        .problems
+        .iter()
+        .filter_map(|p| p.stored_entry.clone())
+    {
+        let version = load_entry(tx, &id)
+            .await?
+            .map_or_else(|| "(missing)".to_owned(), |e| e.describe());
+        stored_versions.push((id, version));
+    }
+    Ok(ImportRefused {
+        problems: refusal.problems,
+        total: refusal.total,
+        stored_versions,
+    })
 }
 
 struct EntryRow<'a> {
@@ -159,45 +252,85 @@ struct EntryRow<'a> {
     chain_hash: Hash,
 }
 
-/// Numbers every account the plan posts to, adding the new ones; returns account → number.
-async fn register_accounts(
-    tx: &mut Tx,
-    plan: &ImportPlan,
-) -> Result<HashMap<String, i64>, StoreError> {
-    let stored: Vec<(i64, String)> = dispatch!(Tx, tx, |t| sqlx::query_as(
-        "SELECT account_id, account FROM accounts"
-    )
-    .fetch_all(&mut **t)
-    .await?);
-    let mut next_id = stored.iter().map(|(id, _)| *id).max().unwrap_or(0);
-    let mut ids: HashMap<String, i64> = stored
-        .into_iter()
-        .map(|(id, account)| (account, id))
-        .collect();
-    let mut new_accounts = Vec::new();
-    for posting in plan.entries.iter().flat_map(|e| &e.stored.postings) {
-        if !ids.contains_key(&posting.account) {
-            next_id += 1;
-            ids.insert(posting.account.clone(), next_id);
-            new_accounts.push((next_id, posting.account.as_str()));
-        }
+/// Account names and their numbers, growing as batches bring new accounts.
+struct AccountNumbers {
+    ids: HashMap<String, i64>,
+    last_id: i64,
+}
+
+impl AccountNumbers {
+    async fn load(tx: &mut Tx) -> Result<AccountNumbers, StoreError> {
+        let stored: Vec<(i64, String)> = dispatch!(Tx, tx, |t| sqlx::query_as(
+            "SELECT account_id, account FROM accounts"
+        )
+        .fetch_all(&mut **t)
+        .await?);
+        let last_id = stored.iter().map(|(id, _)| *id).max().unwrap_or(0);
+        Ok(AccountNumbers {
+            ids: stored
+                .into_iter()
+                .map(|(id, account)| (account, id))
+                .collect(),
+            last_id,
+        })
     }
-    for chunk in new_accounts.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            matches!(tx, Tx::Postgres(_)),
-            "accounts (account_id, account)",
-            2,
-            chunk.len(),
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for (id, account) in chunk {
-                query = query.bind(*id).bind(*account);
+
+    /// Numbers the accounts of `batch` not seen before and returns them, for storing.
+    fn assign(&mut self, batch: &[NewEntry]) -> Vec<(i64, String)> {
+        let mut new_accounts = Vec::new();
+        for posting in batch.iter().flat_map(|e| &e.stored.postings) {
+            if !self.ids.contains_key(&posting.account) {
+                self.last_id += 1;
+                self.ids.insert(posting.account.clone(), self.last_id);
+                new_accounts.push((self.last_id, posting.account.clone()));
             }
-            query.execute(&mut **t).await?;
-        });
+        }
+        new_accounts
     }
-    Ok(ids)
+}
+
+/// The head of the audit chain, advanced as entries are numbered.
+struct Chain {
+    seq: i64,
+    head: Hash,
+}
+
+impl Chain {
+    async fn load(tx: &mut Tx) -> Result<Chain, StoreError> {
+        let (seq, head) = chain_head(tx).await?;
+        Ok(Chain { seq, head })
+    }
+
+    fn number<'a>(&mut self, batch: &'a [NewEntry]) -> Vec<EntryRow<'a>> {
+        batch
+            .iter()
+            .map(|new| {
+                self.seq += 1;
+                self.head = chain_hash(&self.head, &new.content_hash);
+                EntryRow {
+                    seq: self.seq,
+                    entry: &new.stored,
+                    content_hash: new.content_hash,
+                    chain_hash: self.head,
+                }
+            })
+            .collect()
+    }
+}
+
+async fn insert_accounts(
+    t: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    new_accounts: &[(i64, String)],
+) -> Result<(), StoreError> {
+    for chunk in new_accounts.chunks(ROWS_PER_INSERT) {
+        let sql = insert_sql(false, "accounts (account_id, account)", 2, chunk.len());
+        let mut query = sqlx::query(&sql);
+        for (id, account) in chunk {
+            query = query.bind(*id).bind(account.as_str());
+        }
+        query.execute(&mut **t).await?;
+    }
+    Ok(())
 }
 
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
@@ -283,6 +416,30 @@ async fn insert_buildings(tx: &mut Tx, buildings: &[Building]) -> Result<(), Sto
 }
 
 async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
+    if let Tx::Postgres(t) = tx {
+        // A city registers hundreds of thousands of units at once: COPY them.
+        let mut data = String::new();
+        for u in units {
+            let (id, building, owner) = (
+                copy_text(&u.unit_id),
+                copy_text(&u.building_id),
+                copy_text(&u.owner),
+            );
+            writeln!(
+                data,
+                "{id}\t{building}\t{}\t{}\t{owner}",
+                u.floor_area.centi_m2(),
+                u.unit_use.as_str()
+            )
+            .expect("writing to a String");
+        }
+        return copy_in(
+            t,
+            "COPY units (unit_id, building_id, floor_area_centi_m2, unit_use, owner) FROM STDIN",
+            data.as_bytes(),
+        )
+        .await;
+    }
     for chunk in units.chunks(ROWS_PER_INSERT) {
         let sql = insert_sql(
             matches!(tx, Tx::Postgres(_)),
@@ -304,17 +461,6 @@ async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
         });
     }
     Ok(())
-}
-
-async fn write_entries(
-    tx: &mut Tx,
-    rows: &[EntryRow<'_>],
-    accounts: &HashMap<String, i64>,
-) -> Result<(), StoreError> {
-    match tx {
-        Tx::Postgres(t) => copy_entries(t, rows, accounts).await,
-        Tx::Sqlite(t) => insert_entries(t, rows, accounts).await,
-    }
 }
 
 async fn insert_entries(
@@ -373,56 +519,70 @@ async fn insert_entries(
     Ok(())
 }
 
-/// PostgreSQL's COPY in text format: an order of magnitude faster than INSERT for bulk rows.
-async fn copy_entries(
+/// PostgreSQL's COPY in text format, an order of magnitude faster than INSERT: all postings go
+/// in one COPY stream, so the server stores a chunk while the next one is formatted; entries
+/// and new accounts (kept in memory meanwhile) follow in COPYs of their own.
+async fn copy_stream(
     t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    rows: &[EntryRow<'_>],
-    accounts: &HashMap<String, i64>,
+    batches: &mut tokio::sync::mpsc::Receiver<Vec<NewEntry>>,
+    accounts: &mut AccountNumbers,
+    chain: &mut Chain,
+    written: &mut impl FnMut(&[EntryRow<'_>]),
 ) -> Result<(), StoreError> {
-    let mut data = String::new();
-    for r in rows {
-        let e = r.entry;
-        let reverses = e
-            .reverses
-            .as_deref()
-            .map_or_else(|| "\\N".to_owned(), copy_text);
-        let hex = |h: &Hash| format!("\\\\x{}", hex::encode(h));
-        data.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{reverses}\t{}\t{}\n",
-            r.seq,
-            copy_text(&e.entry_id),
-            e.date,
-            e.kind,
-            hex(&r.content_hash),
-            hex(&r.chain_hash)
-        ));
-    }
-    copy_in(t, "COPY entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash) FROM STDIN", data.as_bytes()).await?;
-    data.clear();
-    let mut copy = t
-        .copy_in_raw(
-            "COPY postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo) FROM STDIN",
-        )
-        .await?;
-    for r in rows {
-        for (i, p) in r.entry.postings.iter().enumerate() {
-            data.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\n",
+    let mut entries = String::new();
+    let mut new_accounts = String::new();
+    let mut data = String::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
+    let mut copy = t.copy_in_raw("COPY postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo) FROM STDIN").await?;
+    while let Some(batch) = batches.recv().await {
+        for (id, account) in accounts.assign(&batch) {
+            writeln!(new_accounts, "{id}\t{}", copy_text(&account)).expect("writing to a String");
+        }
+        let rows = chain.number(&batch);
+        for r in &rows {
+            let e = r.entry;
+            let reverses = e
+                .reverses
+                .as_deref()
+                .map_or_else(|| "\\N".to_owned(), copy_text);
+            let (content, chained) = (hex::encode(r.content_hash), hex::encode(r.chain_hash));
+            writeln!(
+                entries,
+                "{}\t{}\t{}\t{}\t{reverses}\t\\\\x{content}\t\\\\x{chained}",
                 r.seq,
-                i + 1,
-                accounts[&p.account],
-                p.debit_fen,
-                p.credit_fen,
-                copy_text(&p.memo)
-            ));
-            if data.len() >= COPY_CHUNK_BYTES {
-                copy.send(data.as_bytes()).await?;
-                data.clear();
+                copy_text(&e.entry_id),
+                e.date,
+                e.kind
+            )
+            .expect("writing to a String");
+            for (i, p) in e.postings.iter().enumerate() {
+                let account_id = accounts.ids[&p.account];
+                writeln!(
+                    data,
+                    "{}\t{}\t{account_id}\t{}\t{}\t{}",
+                    r.seq,
+                    i + 1,
+                    p.debit_fen,
+                    p.credit_fen,
+                    copy_text(&p.memo)
+                )
+                .expect("writing to a String");
             }
         }
+        if data.len() >= COPY_CHUNK_BYTES {
+            copy.send(data.as_bytes()).await?;
+            data.clear();
+        }
+        written(&rows);
     }
     copy.send(data.as_bytes()).await?;
     copy.finish().await?;
+    copy_in(t, "COPY entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash) FROM STDIN", entries.as_bytes()).await?;
+    copy_in(
+        t,
+        "COPY accounts (account_id, account) FROM STDIN",
+        new_accounts.as_bytes(),
+    )
+    .await?;
     Ok(())
 }
 

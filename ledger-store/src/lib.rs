@@ -70,14 +70,21 @@ pub struct Store {
 pub enum StoreError {
     #[error("unsupported database URL `{0}`: expected sqlite://PATH or postgres://USER@HOST/DB")]
     BadUrl(String),
-    #[error("cannot open the database `{url}`: {source}")]
-    Open { url: String, source: sqlx::Error },
+    #[error("cannot open the database `{url}`: {reason}")]
+    Open { url: String, reason: sqlx::Error },
+    // No `#[source]`: sqlx's message already includes its cause, and a chain would repeat it.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("{0}")]
     Refused(ImportRefused),
     #[error("the stored ledger is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        StoreError::Database(error)
+    }
 }
 
 /// How many connections a pool opens; the CLI needs one, the API a few.
@@ -88,9 +95,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open {
+        let open_error = |reason| StoreError::Open {
             url: url.to_owned(),
-            source,
+            reason,
         };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)

@@ -10,7 +10,8 @@ on_both_engines!(
     same_entry_id_with_other_content_shows_both,
     balances_by_scope_and_date,
     database_refuses_update_and_delete,
-    concurrent_imports_post_once
+    concurrent_imports_post_once,
+    bulk_import_rebuilds_the_posting_index
 );
 
 async fn import_twice_posts_nothing_twice(engine: Engine) {
@@ -153,10 +154,11 @@ async fn concurrent_imports_post_once(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(200, 9);
     let store = db.store().await;
-    let files = || ledger_cli_files(&dir);
+    let ((registry_a, journal_a), (registry_b, journal_b)) =
+        (ledger_cli_files(&dir), ledger_cli_files(&dir));
     let (a, b) = tokio::join!(
-        store.import(files(), &|_, _| {}),
-        store.import(files(), &|_, _| {})
+        store.import(registry_a, journal_a, &|_, _| {}),
+        store.import(registry_b, journal_b, &|_, _| {})
     );
     let (a, b) = (a.expect("first import"), b.expect("second import"));
     assert_eq!(
@@ -205,4 +207,68 @@ pub async fn raw_sql(db: &TestDb, sql: &str) -> Result<u64, String> {
         }
     };
     result.map_err(|e| e.to_string())
+}
+
+/// Past `BULK_MIN_ROWS` journal rows the import drops the posting index and rebuilds it at the
+/// end; a refused bulk import must leave the index as it was.
+async fn bulk_import_rebuilds_the_posting_index(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let (_keep, dir) = city(7_000, 4);
+    let journal = std::fs::read_to_string(dir.join("journal.csv")).unwrap();
+    assert!(
+        journal.lines().count() > 100_000,
+        "the city is big enough for a bulk load"
+    );
+    // First a refused bulk load: a bad last row rolls everything back, index included.
+    let bad = db.folder().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for name in ["estates.csv", "buildings.csv", "units.csv"] {
+        std::fs::copy(dir.join(name), bad.join(name)).unwrap();
+    }
+    std::fs::write(
+        bad.join("journal.csv"),
+        format!("{journal}Z1,2025-01-01,deposit,bank:1,1.001,,\n"),
+    )
+    .unwrap();
+    let refused = mfund(&db.url, &["import", "--dir", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("at most 2 decimals"));
+    let index_count = match engine {
+        Engine::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'postings_by_account'",
+        Engine::Postgres => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'postings_by_account'",
+    };
+    let store = db.store().await;
+    assert_eq!(scalar(&db, index_count).await, 1);
+    let out = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(scalar(&db, index_count).await, 1);
+    let (unit, expected) = std::fs::read_to_string(dir.join("unit_balances.csv"))
+        .unwrap()
+        .lines()
+        .nth(4321)
+        .unwrap()
+        .split_once(',')
+        .map(|(u, b)| (u.to_owned(), b.to_owned()))
+        .unwrap();
+    let balance = store
+        .balance(&BalanceScope::Unit(unit), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(balance.balance.to_string(), expected);
+    assert!(snapshot(&store).await.entries > 10_000);
+}
+
+async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    match db.engine {
+        Engine::Sqlite => sqlx::query_scalar(sql)
+            .fetch_one(&mut sqlx::SqliteConnection::connect(&db.url).await.unwrap())
+            .await
+            .unwrap(),
+        Engine::Postgres => sqlx::query_scalar(sql)
+            .fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.unwrap())
+            .await
+            .unwrap(),
+    }
 }

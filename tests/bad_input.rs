@@ -131,12 +131,7 @@ const CASES: &[Case] = &[
 ];
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {
-    std::fs::read(path)
-        .unwrap()
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    std::fs::read(path).unwrap().split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 fn write_lines(path: &Path, lines: &[Vec<u8>]) {
@@ -154,9 +149,8 @@ async fn each_bad_file_is_refused_with_its_place_and_changes_nothing(engine: Eng
     }
     let journal = lines(&dir.join("journal.csv"));
     let entry_of = |line: &[u8]| line.split(|&b| b == b',').next().unwrap().to_vec();
-    let half = (journal.len() / 2..journal.len())
-        .find(|&i| entry_of(&journal[i]) != entry_of(&journal[i - 1]))
-        .unwrap();
+    let half =
+        (journal.len() / 2..journal.len()).find(|&i| entry_of(&journal[i]) != entry_of(&journal[i - 1])).unwrap();
     write_lines(&base.join("journal.csv"), &journal[..half]);
     let seeded = mfund(&db.url, &["import", "--dir", base.to_str().unwrap()]);
     assert!(seeded.status.success(), "{}", stderr(&seeded));
@@ -175,23 +169,8 @@ async fn each_bad_file_is_refused_with_its_place_and_changes_nothing(engine: Eng
         let out = mfund(&db.url, &["import", "--dir", bad.to_str().unwrap()]);
         let message = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{}: {message}", case.name);
-        assert!(
-            message.contains(case.expect_place),
-            "{}: expected `{}` in: {message}",
-            case.name,
-            case.expect_place
-        );
-        assert!(
-            message.contains(case.expect_text),
-            "{}: expected `{}` in: {message}",
-            case.name,
-            case.expect_text
-        );
-        assert_eq!(
-            snapshot(&store).await,
-            before,
-            "{} changed the database",
-            case.name
-        );
+        assert!(message.contains(case.expect_place), "{}: expected `{}` in: {message}", case.name, case.expect_place);
+        assert!(message.contains(case.expect_text), "{}: expected `{}` in: {message}", case.name, case.expect_text);
+        assert_eq!(snapshot(&store).await, before, "{} changed the database", case.name);
     }
 }

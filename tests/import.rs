@@ -17,19 +17,13 @@ on_both_engines!(
 async fn import_twice_posts_nothing_twice(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(300, 11);
-    let first = mfund(
-        &db.url,
-        &["import", "--dir", dir.to_str().unwrap(), "--json"],
-    );
+    let first = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap(), "--json"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let first: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
     assert!(first["postings"].as_u64().unwrap() > 3000);
     let store = db.store().await;
     let before = snapshot(&store).await;
-    let second = mfund(
-        &db.url,
-        &["import", "--dir", dir.to_str().unwrap(), "--json"],
-    );
+    let second = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap(), "--json"]);
     assert!(second.status.success(), "{}", stderr(&second));
     let second: serde_json::Value = serde_json::from_str(&stdout(&second)).unwrap();
     assert_eq!(second["entries"], 0);
@@ -40,9 +34,7 @@ async fn import_twice_posts_nothing_twice(engine: Engine) {
 async fn same_entry_id_with_other_content_shows_both(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(50, 3);
-    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()])
-        .status
-        .success());
+    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]).status.success());
     let store = db.store().await;
     let before = snapshot(&store).await;
     // Change the amount of the first entry's two rows (still balanced, different content).
@@ -56,74 +48,40 @@ async fn same_entry_id_with_other_content_shows_both(engine: Engine) {
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
     assert!(message.contains("journal.csv:2:1"), "{message}");
-    assert!(
-        message.contains("already posted with different content"),
-        "{message}"
-    );
-    assert!(
-        message.contains("1.00") && message.contains(&first_amount),
-        "both versions shown: {message}"
-    );
+    assert!(message.contains("already posted with different content"), "{message}");
+    assert!(message.contains("1.00") && message.contains(&first_amount), "both versions shown: {message}");
     assert_eq!(snapshot(&store).await, before);
 }
 
 async fn balances_by_scope_and_date(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(120, 5);
-    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()])
-        .status
-        .success());
+    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]).status.success());
     let store = db.store().await;
     // The bank's per-unit balances of a clean generated city equal the ledger's.
     let bank = std::fs::read_to_string(dir.join("unit_balances.csv")).unwrap();
     let (unit, expected) = bank.lines().nth(7).unwrap().split_once(',').unwrap();
-    let balance = store
-        .balance(&BalanceScope::Unit(unit.into()), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let balance = store.balance(&BalanceScope::Unit(unit.into()), None).await.unwrap().unwrap();
     assert_eq!(balance.balance.to_string(), expected);
     let out = mfund(&db.url, &["balance", "--unit", unit, "--json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["balance"], expected);
     // The city total is the sum of the bank's unit balances.
-    let total: i64 = bank
-        .lines()
-        .skip(1)
-        .map(|l| {
-            ledger_core::Money::parse(l.split_once(',').unwrap().1)
-                .unwrap()
-                .fen()
-        })
-        .sum();
-    let city = store
-        .balance(&BalanceScope::City, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let total: i64 =
+        bank.lines().skip(1).map(|l| ledger_core::Money::parse(l.split_once(',').unwrap().1).unwrap().fen()).sum();
+    let city = store.balance(&BalanceScope::City, None).await.unwrap().unwrap();
     assert_eq!(city.balance.fen(), total);
     assert_eq!(city.units, 120);
     // Before the first deposit nothing was held; estates and buildings add up to the city.
     let early = store
-        .balance(
-            &BalanceScope::City,
-            Some(ledger_core::Date::parse("2015-12-31").unwrap()),
-        )
+        .balance(&BalanceScope::City, Some(ledger_core::Date::parse("2015-12-31").unwrap()))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(early.balance.fen(), 0);
-    let estate = store
-        .balance(&BalanceScope::Estate("E00001".into()), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let estate = store.balance(&BalanceScope::Estate("E00001".into()), None).await.unwrap().unwrap();
     assert!(estate.units > 0 && estate.balance.fen() <= city.balance.fen());
-    assert!(store
-        .balance(&BalanceScope::Building("NOPE".into()), None)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store.balance(&BalanceScope::Building("NOPE".into()), None).await.unwrap().is_none());
     let missing = mfund(&db.url, &["balance", "--estate", "NOPE"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("estate NOPE is not registered"));
@@ -132,9 +90,7 @@ async fn balances_by_scope_and_date(engine: Engine) {
 async fn database_refuses_update_and_delete(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(20, 1);
-    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()])
-        .status
-        .success());
+    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]).status.success());
     let store = db.store().await;
     let before = snapshot(&store).await;
     for sql in [
@@ -154,29 +110,17 @@ async fn concurrent_imports_post_once(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(200, 9);
     let store = db.store().await;
-    let ((registry_a, journal_a), (registry_b, journal_b)) =
-        (ledger_cli_files(&dir), ledger_cli_files(&dir));
-    let (a, b) = tokio::join!(
-        store.import(registry_a, journal_a, &|_, _| {}),
-        store.import(registry_b, journal_b, &|_, _| {})
-    );
+    let ((registry_a, journal_a), (registry_b, journal_b)) = (ledger_cli_files(&dir), ledger_cli_files(&dir));
+    let (a, b) =
+        tokio::join!(store.import(registry_a, journal_a, &|_, _| {}), store.import(registry_b, journal_b, &|_, _| {}));
     let (a, b) = (a.expect("first import"), b.expect("second import"));
-    assert_eq!(
-        a.entries + b.entries,
-        a.entries.max(b.entries),
-        "one of them posted everything, the other nothing"
-    );
-    assert_eq!(
-        a.already_stored + b.already_stored,
-        a.entries.max(b.entries)
-    );
+    assert_eq!(a.entries + b.entries, a.entries.max(b.entries), "one of them posted everything, the other nothing");
+    assert_eq!(a.already_stored + b.already_stored, a.entries.max(b.entries));
     let after = snapshot(&store).await;
     assert_eq!(after.entries as usize, a.entries.max(b.entries));
 }
 
-fn ledger_cli_files(
-    dir: &std::path::Path,
-) -> (ledger_core::import::RegistryFiles, Option<Vec<u8>>) {
+fn ledger_cli_files(dir: &std::path::Path) -> (ledger_core::import::RegistryFiles, Option<Vec<u8>>) {
     use ledger_core::interchange as i;
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
     let registry = ledger_core::import::RegistryFiles {
@@ -193,17 +137,11 @@ pub async fn raw_sql(db: &TestDb, sql: &str) -> Result<u64, String> {
     let result = match db.engine {
         Engine::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::raw_sql(sql)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::raw_sql(sql).execute(&mut conn).await.map(|r| r.rows_affected())
         }
         Engine::Postgres => {
             let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::raw_sql(sql)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::raw_sql(sql).execute(&mut conn).await.map(|r| r.rows_affected())
         }
     };
     result.map_err(|e| e.to_string())
@@ -215,21 +153,14 @@ async fn bulk_import_rebuilds_the_posting_index(engine: Engine) {
     let db = TestDb::new(engine).await;
     let (_keep, dir) = city(7_000, 4);
     let journal = std::fs::read_to_string(dir.join("journal.csv")).unwrap();
-    assert!(
-        journal.lines().count() > 100_000,
-        "the city is big enough for a bulk load"
-    );
+    assert!(journal.lines().count() > 100_000, "the city is big enough for a bulk load");
     // First a refused bulk load: a bad last row rolls everything back, index included.
     let bad = db.folder().join("bad");
     std::fs::create_dir_all(&bad).unwrap();
     for name in ["estates.csv", "buildings.csv", "units.csv"] {
         std::fs::copy(dir.join(name), bad.join(name)).unwrap();
     }
-    std::fs::write(
-        bad.join("journal.csv"),
-        format!("{journal}Z1,2025-01-01,deposit,bank:1,1.001,,\n"),
-    )
-    .unwrap();
+    std::fs::write(bad.join("journal.csv"), format!("{journal}Z1,2025-01-01,deposit,bank:1,1.001,,\n")).unwrap();
     let refused = mfund(&db.url, &["import", "--dir", bad.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("at most 2 decimals"));
@@ -250,11 +181,7 @@ async fn bulk_import_rebuilds_the_posting_index(engine: Engine) {
         .split_once(',')
         .map(|(u, b)| (u.to_owned(), b.to_owned()))
         .unwrap();
-    let balance = store
-        .balance(&BalanceScope::Unit(unit), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let balance = store.balance(&BalanceScope::Unit(unit), None).await.unwrap().unwrap();
     assert_eq!(balance.balance.to_string(), expected);
     assert!(snapshot(&store).await.entries > 10_000);
 }
@@ -266,9 +193,8 @@ async fn scalar(db: &TestDb, sql: &str) -> i64 {
             .fetch_one(&mut sqlx::SqliteConnection::connect(&db.url).await.unwrap())
             .await
             .unwrap(),
-        Engine::Postgres => sqlx::query_scalar(sql)
-            .fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.unwrap())
-            .await
-            .unwrap(),
+        Engine::Postgres => {
+            sqlx::query_scalar(sql).fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.unwrap()).await.unwrap()
+        }
     }
 }

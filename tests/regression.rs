@@ -11,17 +11,15 @@ async fn memos_with_tabs_newlines_backslashes_and_quotes_survive_and_verify(engi
     let db = TestDb::new(engine).await;
     let dir = db.folder().join("odd");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("estates.csv"), "estate_id,name,district,street_office,property_company\nE1,\"Rose, \"\"Garden\"\"\",东城区,东城街道,物业\n").unwrap();
     std::fs::write(
-        dir.join("buildings.csv"),
-        "building_id,estate_id,name,floors,has_elevator\nB1,E1,1号楼,6,false\n",
+        dir.join("estates.csv"),
+        "estate_id,name,district,street_office,property_company\nE1,\"Rose, \"\"Garden\"\"\",东城区,东城街道,物业\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join("units.csv"),
-        "unit_id,building_id,floor_area,use,owner\nU1,B1,88.5,residential,王\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("buildings.csv"), "building_id,estate_id,name,floors,has_elevator\nB1,E1,1号楼,6,false\n")
+        .unwrap();
+    std::fs::write(dir.join("units.csv"), "unit_id,building_id,floor_area,use,owner\nU1,B1,88.5,residential,王\n")
+        .unwrap();
     let journal = "entry_id,date,kind,account,debit,credit,memo\r\n\
         J1,2024-01-02,deposit,bank:1,4425,,\"tab\there, back\\\\slash \\N\"\r\n\
         J1,2024-01-02,deposit,unit:U1,,4425.00,\"two\nlines \"\"quoted\"\"\"";
@@ -32,13 +30,7 @@ async fn memos_with_tabs_newlines_backslashes_and_quotes_survive_and_verify(engi
     let snap = snapshot(&store).await;
     assert_eq!(snap.entries, 1);
     assert_eq!(snap.city.as_deref(), Some("1 4425.00 0.00"));
-    let again = mfund(
-        &db.url,
-        &["import", "--dir", dir.to_str().unwrap(), "--json"],
-    );
+    let again = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(
-        json["already_stored"], 1,
-        "the stored memo hashes the same as the file's"
-    );
+    assert_eq!(json["already_stored"], 1, "the stored memo hashes the same as the file's");
 }

@@ -33,20 +33,11 @@ impl TestDb {
         match engine {
             Engine::Sqlite => {
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                TestDb {
-                    url,
-                    engine,
-                    pg_drop: None,
-                    _dir: dir,
-                }
+                TestDb { url, engine, pg_drop: None, _dir: dir }
             }
             Engine::Postgres => {
                 let admin = std::env::var(PG_ENV).unwrap_or_else(|_| PG_DEFAULT.to_owned());
-                let name = format!(
-                    "mfund_test_{}_{}",
-                    std::process::id(),
-                    NEXT_DB.fetch_add(1, Ordering::SeqCst)
-                );
+                let name = format!("mfund_test_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("PostgreSQL at {admin} does not answer ({e}); run the tests with scripts/test, which starts one"));
@@ -54,26 +45,16 @@ impl TestDb {
                     .execute(&mut conn)
                     .await
                     .expect("drop old test database");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
                 conn.close().await.ok();
                 let url = replace_database(&admin, &name);
-                TestDb {
-                    url,
-                    engine,
-                    pg_drop: Some((admin, name)),
-                    _dir: dir,
-                }
+                TestDb { url, engine, pg_drop: Some((admin, name)), _dir: dir }
             }
         }
     }
 
     pub async fn store(&self) -> Store {
-        Store::connect(&self.url)
-            .await
-            .expect("open the test database")
+        Store::connect(&self.url).await.expect("open the test database")
     }
 
     pub fn folder(&self) -> &Path {
@@ -82,13 +63,8 @@ impl TestDb {
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let cut = base
-        .rfind('/')
-        .filter(|&i| i > "postgres://".len())
-        .unwrap_or(base.len());
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base.rfind('/').filter(|&i| i > "postgres://".len()).unwrap_or(base.len());
     let mut out = format!("{}/{name}", &base[..cut]);
     if let Some(q) = query {
         out.push('?');
@@ -102,16 +78,12 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg_drop.take() {
             // Drop runs outside async; a small runtime of its own on another thread does the work.
             std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
                     }
                 });
             })
@@ -123,11 +95,7 @@ impl Drop for TestDb {
 
 /// Runs `mfund` with the given arguments against `db`.
 pub fn mfund(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mfund"))
-        .args(args)
-        .env("MFUND_DB", db)
-        .output()
-        .expect("run mfund")
+    Command::new(env!("CARGO_BIN_EXE_mfund")).args(args).env("MFUND_DB", db).output().expect("run mfund")
 }
 
 pub fn stderr(output: &Output) -> String {
@@ -142,15 +110,7 @@ pub fn stdout(output: &Output) -> String {
 pub fn city(units: usize, seed: u64) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("city");
-    ledger_gen::generate(
-        &path,
-        ledger_gen::GenOptions {
-            units,
-            seed,
-            faults: false,
-        },
-    )
-    .expect("generate a city");
+    ledger_gen::generate(&path, ledger_gen::GenOptions { units, seed, faults: false }).expect("generate a city");
     (dir, path)
 }
 
@@ -164,21 +124,13 @@ pub struct Snapshot {
 
 pub async fn snapshot(store: &Store) -> Snapshot {
     let verified = store.verify(&|_, _| {}).await.expect("verify");
-    assert!(
-        verified.first_break.is_none(),
-        "chain broken: {:?}",
-        verified.first_break
-    );
+    assert!(verified.first_break.is_none(), "chain broken: {:?}", verified.first_break);
     let city = store
         .balance(&BalanceScope::City, None)
         .await
         .expect("balance")
         .map(|b| format!("{} {} {}", b.units, b.credits, b.debits));
-    Snapshot {
-        entries: verified.entries_checked,
-        head: verified.head,
-        city,
-    }
+    Snapshot { entries: verified.entries_checked, head: verified.head, city }
 }
 
 /// Declares one `#[tokio::test]` per engine for an `async fn(Engine)` body.

@@ -8,7 +8,9 @@ on_both_engines!(verify_names_a_changed_posting, verify_names_a_removed_entry);
 
 fn disable_triggers(engine: Engine) -> &'static str {
     match engine {
-        Engine::Sqlite => "DROP TRIGGER postings_no_update; DROP TRIGGER postings_no_delete; DROP TRIGGER entries_no_delete;",
+        Engine::Sqlite => {
+            "DROP TRIGGER postings_no_update; DROP TRIGGER postings_no_delete; DROP TRIGGER entries_no_delete;"
+        }
         Engine::Postgres => "ALTER TABLE postings DISABLE TRIGGER USER; ALTER TABLE entries DISABLE TRIGGER USER;",
     }
 }
@@ -16,9 +18,7 @@ fn disable_triggers(engine: Engine) -> &'static str {
 async fn imported(engine: Engine) -> (TestDb, tempfile::TempDir) {
     let db = TestDb::new(engine).await;
     let (keep, dir) = city(40, 8);
-    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()])
-        .status
-        .success());
+    assert!(mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]).status.success());
     let clean = mfund(&db.url, &["verify"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
     (db, keep)
@@ -27,12 +27,10 @@ async fn imported(engine: Engine) -> (TestDb, tempfile::TempDir) {
 async fn verify_names_a_changed_posting(engine: Engine) {
     let (db, _keep) = imported(engine).await;
     raw_sql(&db, disable_triggers(engine)).await.unwrap();
-    let changed = raw_sql(
-        &db,
-        "UPDATE postings SET credit_fen = credit_fen + 100 WHERE entry_seq = 17 AND credit_fen > 0",
-    )
-    .await
-    .unwrap();
+    let changed =
+        raw_sql(&db, "UPDATE postings SET credit_fen = credit_fen + 100 WHERE entry_seq = 17 AND credit_fen > 0")
+            .await
+            .unwrap();
     assert!(changed > 0);
     let out = mfund(&db.url, &["verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));
@@ -40,27 +38,17 @@ async fn verify_names_a_changed_posting(engine: Engine) {
     assert_eq!(report["first_break"]["seq"], 17);
     assert_eq!(report["first_break"]["entry_id"], "J000000017");
     assert_eq!(report["entries_checked"], 16);
-    assert!(report["first_break"]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("content hash"));
+    assert!(report["first_break"]["reason"].as_str().unwrap().contains("content hash"));
 }
 
 async fn verify_names_a_removed_entry(engine: Engine) {
     let (db, _keep) = imported(engine).await;
     raw_sql(&db, disable_triggers(engine)).await.unwrap();
-    raw_sql(&db, "DELETE FROM postings WHERE entry_seq = 9")
-        .await
-        .unwrap();
-    raw_sql(&db, "DELETE FROM entries WHERE seq = 9")
-        .await
-        .unwrap();
+    raw_sql(&db, "DELETE FROM postings WHERE entry_seq = 9").await.unwrap();
+    raw_sql(&db, "DELETE FROM entries WHERE seq = 9").await.unwrap();
     let out = mfund(&db.url, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(
-        text.contains("chain broken at entry J000000010 (seq 10)"),
-        "{text}"
-    );
+    assert!(text.contains("chain broken at entry J000000010 (seq 10)"), "{text}");
     assert!(text.contains("an entry was removed"), "{text}");
 }

@@ -23,12 +23,7 @@ command could not be carried out.";
 #[command(name = "mfund", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Database URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        global = true,
-        env = "MFUND_DB",
-        default_value = "sqlite://mfund.db"
-    )]
+    #[arg(long, global = true, env = "MFUND_DB", default_value = "sqlite://mfund.db")]
     pub db: String,
     /// Print machine-readable JSON on stdout instead of the human summary.
     #[arg(long, global = true)]
@@ -51,6 +46,16 @@ pub enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Reconcile the ledger with the bank: every unit, every statement line (SPEC §3).
+    ///
+    /// With --dir, reads estates.csv, buildings.csv, units.csv, journal.csv and, when present,
+    /// statement.csv and unit_balances.csv from the folder. Without --dir, reconciles the
+    /// database against the bank files given by --statement and --unit-balances.
+    ///
+    /// Errors of form (a malformed row, a bad amount, a wrong header, a duplicate id) stop the
+    /// run with file:line:column and exit status 2, and no report is written. Discrepancies are
+    /// reported: exit status 1 when any were found, 0 when none.
+    Reconcile(ReconcileArgs),
     /// Show the unit sub-ledger balance of a unit, a building, an estate or the whole city.
     Balance(BalanceArgs),
     /// Recompute the audit hash chain and name the first entry that was changed, if any.
@@ -87,6 +92,25 @@ pub struct ScopeArgs {
     /// The whole city (the default).
     #[arg(long)]
     pub city: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Folder of interchange files to reconcile instead of the database.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Write the JSON report here (replaced atomically; removed when the input is unreadable).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The bank statement (statement.csv); defaults to DIR/statement.csv with --dir.
+    #[arg(long)]
+    pub statement: Option<PathBuf>,
+    /// The bank's per-unit balances (unit_balances.csv); defaults to DIR/unit_balances.csv.
+    #[arg(long)]
+    pub unit_balances: Option<PathBuf>,
+    /// Database only: count entries dated on or before this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, conflicts_with = "dir")]
+    pub as_of: Option<Date>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init => init(&cli.db, json).await,
         Command::Import { dir } => import(&cli.db, &dir, json).await.map(|_| Outcome::Clean),
+        Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify => verify(&cli.db, json).await,
         Command::Gen(args) => gen(args, json),
@@ -48,9 +49,7 @@ async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcom
     let (registry, journal) = city?;
     let store = open(db).await?;
     let bar = progress::bar("importing", "postings");
-    let result = store
-        .import(registry, journal, &progress::reporter(&bar))
-        .await;
+    let result = store.import(registry, journal, &progress::reporter(&bar)).await;
     bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -85,9 +84,7 @@ async fn balance(db: &str, args: BalanceArgs, json: bool) -> anyhow::Result<Outc
     if json {
         print_json(&balance)?;
     } else {
-        let as_of = balance
-            .as_of
-            .map_or_else(String::new, |d| format!(" as of {d}"));
+        let as_of = balance.as_of.map_or_else(String::new, |d| format!(" as of {d}"));
         println!(
             "{}{as_of}: balance {} ({} units; credits {}, debits {})",
             describe(&scope),
@@ -118,36 +115,19 @@ async fn verify(db: &str, json: bool) -> anyhow::Result<Outcome> {
     if json {
         print_json(&outcome)?;
     } else if let Some(b) = &outcome.first_break {
-        println!(
-            "chain broken at entry {} (seq {}): {}",
-            b.entry_id, b.seq, b.reason
-        );
+        println!("chain broken at entry {} (seq {}): {}", b.entry_id, b.seq, b.reason);
         println!("{} entries before it verified", outcome.entries_checked);
     } else {
-        println!(
-            "verified {} entries: the chain is intact; head {}",
-            outcome.entries_checked, outcome.head
-        );
+        println!("verified {} entries: the chain is intact; head {}", outcome.entries_checked, outcome.head);
     }
-    Ok(if outcome.first_break.is_some() {
-        Outcome::Discrepancies
-    } else {
-        Outcome::Clean
-    })
+    Ok(if outcome.first_break.is_some() { Outcome::Discrepancies } else { Outcome::Clean })
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<GenSummary> {
     files::ensure_dir(&args.out)?;
     let spinner = progress::spinner("generating");
     let units = usize::try_from(args.units).context("unit count too large")?;
-    let summary = ledger_gen::generate(
-        &args.out,
-        GenOptions {
-            units,
-            seed: args.seed,
-            faults: args.faults,
-        },
-    );
+    let summary = ledger_gen::generate(&args.out, GenOptions { units, seed: args.seed, faults: args.faults });
     spinner.finish_and_clear();
     summary.with_context(|| format!("cannot write the city into {}", args.out.display()))
 }
@@ -180,12 +160,7 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let folder = out.unwrap_or_else(|| temp.path().to_owned());
     let city_dir = folder.join("city");
-    let summary = generate(&GenArgs {
-        units: DEMO_UNITS,
-        seed: DEMO_SEED,
-        out: city_dir.clone(),
-        faults: false,
-    })?;
+    let summary = generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: city_dir.clone(), faults: false })?;
     let db = format!("sqlite://{}", folder.join("demo.db").display());
     if !json {
         println!(
@@ -199,16 +174,10 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     let imported = import(&db, &city_dir, json).await?;
     let again = import(&db, &city_dir, json).await?;
     if again.entries != 0 {
-        bail!(
-            "the second import posted {} entries; importing twice must post nothing",
-            again.entries
-        );
+        bail!("the second import posted {} entries; importing twice must post nothing", again.entries);
     }
     let store = open(&db).await?;
-    let city = store
-        .balance(&BalanceScope::City, None)
-        .await?
-        .context("the city balance")?;
+    let city = store.balance(&BalanceScope::City, None).await?.context("the city balance")?;
     let verified = store.verify(&|_, _| {}).await?;
     if json {
         print_json(
@@ -216,15 +185,8 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         )?;
     } else {
         println!("2. imported it into the embedded database {db}; a second import posted nothing");
-        println!(
-            "3. the city's unit sub-ledgers hold {} over {} units",
-            city.balance, city.units
-        );
-        println!(
-            "4. verify: {} entries, chain intact = {}",
-            verified.entries_checked,
-            verified.first_break.is_none()
-        );
+        println!("3. the city's unit sub-ledgers hold {} over {} units", city.balance, city.units);
+        println!("4. verify: {} entries, chain intact = {}", verified.entries_checked, verified.first_break.is_none());
     }
     store.close().await;
     Ok(Outcome::Clean)

@@ -21,41 +21,29 @@ pub fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ReadErro
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ReadError::Io(
-            anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
-        )),
+        Err(e) => Err(ReadError::Io(anyhow::Error::new(e).context(format!("cannot read {}", path.display())))),
     }
 }
 
-fn parse<T>(
-    dir: &Path,
-    name: &str,
-    parse: fn(&[u8]) -> Result<Vec<T>, InputError>,
-) -> Result<Vec<T>, ReadError> {
-    Ok(read_optional(dir, name)?
-        .map(|bytes| parse(&bytes))
-        .transpose()?
-        .unwrap_or_default())
+fn parse<T>(dir: &Path, name: &str, parse: fn(&[u8]) -> Result<Vec<T>, InputError>) -> Result<Vec<T>, ReadError> {
+    Ok(read_optional(dir, name)?.map(|bytes| parse(&bytes)).transpose()?.unwrap_or_default())
 }
 
 /// The registry files of `dir` (absent files are empty) and the journal's bytes, if any.
 pub fn read_city(dir: &Path) -> Result<(RegistryFiles, Option<Vec<u8>>), ReadError> {
+    Ok((read_city_registry(dir)?, read_optional(dir, interchange::JOURNAL_FILE)?))
+}
+
+/// The registry files of `dir`; absent files are empty.
+pub fn read_city_registry(dir: &Path) -> Result<RegistryFiles, ReadError> {
     if !dir.is_dir() {
-        return Err(ReadError::Io(anyhow::anyhow!(
-            "{} is not a folder",
-            dir.display()
-        )));
+        return Err(ReadError::Io(anyhow::anyhow!("{} is not a folder", dir.display())));
     }
-    let registry = RegistryFiles {
+    Ok(RegistryFiles {
         estates: parse(dir, interchange::ESTATES_FILE, interchange::read_estates)?,
-        buildings: parse(
-            dir,
-            interchange::BUILDINGS_FILE,
-            interchange::read_buildings,
-        )?,
+        buildings: parse(dir, interchange::BUILDINGS_FILE, interchange::read_buildings)?,
         units: parse(dir, interchange::UNITS_FILE, interchange::read_units)?,
-    };
-    Ok((registry, read_optional(dir, interchange::JOURNAL_FILE)?))
+    })
 }
 
 pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod files;
 mod progress;
+mod reconcile;
 
 use std::process::ExitCode;
 
@@ -21,10 +22,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(commands::run(cli)) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Discrepancies) => ExitCode::from(1),

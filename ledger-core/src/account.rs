@@ -11,9 +11,7 @@ pub const MAX_ID_LEN: usize = 64;
 /// Whether `text` is a SPEC identifier: `[A-Za-z0-9._:-]{1,64}`.
 pub fn is_valid_id(text: &str) -> bool {
     (1..=MAX_ID_LEN).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// An account of the SPEC chart. Which side raises a balance depends on the class: `bank:` is
@@ -67,9 +65,7 @@ impl FromStr for Account {
             "suspense" => return Ok(Account::Suspense),
             _ => {}
         }
-        let (prefix, id) = text
-            .split_once(':')
-            .ok_or_else(|| AccountError::NotInChart(text.to_owned()))?;
+        let (prefix, id) = text.split_once(':').ok_or_else(|| AccountError::NotInChart(text.to_owned()))?;
         let make: fn(String) -> Account = match prefix {
             "bank" => Account::Bank,
             "unit" => Account::Unit,
@@ -141,9 +137,7 @@ impl EntryKind {
     }
 
     pub fn parse(text: &str) -> Option<EntryKind> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+        EntryKind::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
 }
 
@@ -159,32 +153,13 @@ mod tests {
 
     #[test]
     fn parses_the_chart_and_nothing_else() {
-        for text in [
-            "bank:6222001",
-            "unit:E1-B2-0301",
-            "income:interest",
-            "income:common",
-            "payable:C9",
-            "suspense",
-        ] {
+        for text in ["bank:6222001", "unit:E1-B2-0301", "income:interest", "income:common", "payable:C9", "suspense"] {
             assert_eq!(text.parse::<Account>().unwrap().to_string(), text);
         }
-        assert!(matches!(
-            "cash".parse::<Account>(),
-            Err(AccountError::NotInChart(_))
-        ));
-        assert!(matches!(
-            "income:other".parse::<Account>(),
-            Err(AccountError::NotInChart(_))
-        ));
-        assert!(matches!(
-            "unit:".parse::<Account>(),
-            Err(AccountError::BadIdentifier(_))
-        ));
-        assert!(matches!(
-            "unit:a b".parse::<Account>(),
-            Err(AccountError::BadIdentifier(_))
-        ));
+        assert!(matches!("cash".parse::<Account>(), Err(AccountError::NotInChart(_))));
+        assert!(matches!("income:other".parse::<Account>(), Err(AccountError::NotInChart(_))));
+        assert!(matches!("unit:".parse::<Account>(), Err(AccountError::BadIdentifier(_))));
+        assert!(matches!("unit:a b".parse::<Account>(), Err(AccountError::BadIdentifier(_))));
     }
 
     #[test]

@@ -59,8 +59,7 @@ pub fn apportion(total: Money, basis: &[ShareBasis<'_>]) -> Result<Vec<Money>, A
     let leftover = (total_fen - handed_out) as usize;
     if leftover > 0 {
         let by_priority = |a: &(i128, usize), b: &(i128, usize)| {
-            b.0.cmp(&a.0)
-                .then_with(|| basis[a.1].unit_id.cmp(basis[b.1].unit_id))
+            b.0.cmp(&a.0).then_with(|| basis[a.1].unit_id.cmp(basis[b.1].unit_id))
         };
         if leftover < remainders.len() {
             remainders.select_nth_unstable_by(leftover - 1, by_priority);
@@ -95,82 +94,34 @@ mod tests {
     fn ties_go_to_the_smaller_unit_id() {
         // 1 fen over three equal units: all remainders tie, so U1 (smallest id) gets it.
         let basis = [
-            ShareBasis {
-                unit_id: "U3",
-                area: area(100),
-            },
-            ShareBasis {
-                unit_id: "U1",
-                area: area(100),
-            },
-            ShareBasis {
-                unit_id: "U2",
-                area: area(100),
-            },
+            ShareBasis { unit_id: "U3", area: area(100) },
+            ShareBasis { unit_id: "U1", area: area(100) },
+            ShareBasis { unit_id: "U2", area: area(100) },
         ];
         let shares = apportion(Money::from_fen(1), &basis).unwrap();
-        assert_eq!(
-            shares,
-            vec![Money::from_fen(0), Money::from_fen(1), Money::from_fen(0)]
-        );
+        assert_eq!(shares, vec![Money::from_fen(0), Money::from_fen(1), Money::from_fen(0)]);
         // 2 fen: U1 and U2.
         let shares = apportion(Money::from_fen(2), &basis).unwrap();
-        assert_eq!(
-            shares,
-            vec![Money::from_fen(0), Money::from_fen(1), Money::from_fen(1)]
-        );
+        assert_eq!(shares, vec![Money::from_fen(0), Money::from_fen(1), Money::from_fen(1)]);
     }
 
     #[test]
     fn largest_remainder_wins_before_ids() {
         // 100 fen over areas 1:2 → exact 33.33 and 66.67: the 66.67 unit takes the spare fen.
-        let basis = [
-            ShareBasis {
-                unit_id: "A",
-                area: area(100),
-            },
-            ShareBasis {
-                unit_id: "B",
-                area: area(200),
-            },
-        ];
-        assert_eq!(
-            apportion(Money::from_fen(100), &basis).unwrap(),
-            vec![Money::from_fen(33), Money::from_fen(67)]
-        );
+        let basis = [ShareBasis { unit_id: "A", area: area(100) }, ShareBasis { unit_id: "B", area: area(200) }];
+        assert_eq!(apportion(Money::from_fen(100), &basis).unwrap(), vec![Money::from_fen(33), Money::from_fen(67)]);
     }
 
     #[test]
     fn refuses_empty_scope_negative_amounts_and_duplicates() {
-        assert_eq!(
-            apportion(Money::from_fen(1), &[]),
-            Err(ApportionError::EmptyScope)
-        );
-        let basis = [
-            ShareBasis {
-                unit_id: "A",
-                area: area(100),
-            },
-            ShareBasis {
-                unit_id: "A",
-                area: area(100),
-            },
-        ];
-        assert_eq!(
-            apportion(Money::from_fen(-1), &basis),
-            Err(ApportionError::NegativeAmount(Money::from_fen(-1)))
-        );
-        assert_eq!(
-            apportion(Money::from_fen(1), &basis),
-            Err(ApportionError::DuplicateUnit("A".into()))
-        );
+        assert_eq!(apportion(Money::from_fen(1), &[]), Err(ApportionError::EmptyScope));
+        let basis = [ShareBasis { unit_id: "A", area: area(100) }, ShareBasis { unit_id: "A", area: area(100) }];
+        assert_eq!(apportion(Money::from_fen(-1), &basis), Err(ApportionError::NegativeAmount(Money::from_fen(-1))));
+        assert_eq!(apportion(Money::from_fen(1), &basis), Err(ApportionError::DuplicateUnit("A".into())));
     }
 
     fn city() -> impl Strategy<Value = (i64, Vec<i64>)> {
-        (
-            0i64..1_000_000_000_000,
-            prop::collection::vec(1i64..50_000, 1..300),
-        )
+        (0i64..1_000_000_000_000, prop::collection::vec(1i64..50_000, 1..300))
     }
 
     proptest! {

@@ -42,12 +42,7 @@ impl StoredEntry {
                     Side::Debit => (p.amount.fen(), 0),
                     Side::Credit => (0, p.amount.fen()),
                 };
-                StoredPosting {
-                    account: p.account.to_string(),
-                    debit_fen,
-                    credit_fen,
-                    memo: p.memo.clone(),
-                }
+                StoredPosting { account: p.account.to_string(), debit_fen, credit_fen, memo: p.memo.clone() }
             })
             .collect();
         StoredEntry {
@@ -88,17 +83,8 @@ impl StoredEntry {
             out.push_str(&format!(" reverses {target}"));
         }
         for p in &self.postings {
-            let (side, fen) = if p.debit_fen != 0 {
-                ("Dr", p.debit_fen)
-            } else {
-                ("Cr", p.credit_fen)
-            };
-            out.push_str(&format!(
-                "\n    {side} {} {} {:?}",
-                p.account,
-                crate::Money::from_fen(fen),
-                p.memo
-            ));
+            let (side, fen) = if p.debit_fen != 0 { ("Dr", p.debit_fen) } else { ("Cr", p.credit_fen) };
+            out.push_str(&format!("\n    {side} {} {} {:?}", p.account, crate::Money::from_fen(fen), p.memo));
         }
         out
     }
@@ -133,11 +119,7 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier {
-            previous: GENESIS,
-            next_seq: 1,
-            checked: 0,
-        }
+        ChainVerifier { previous: GENESIS, next_seq: 1, checked: 0 }
     }
 }
 
@@ -150,9 +132,7 @@ impl ChainVerifier {
         stored_chain: &Hash,
     ) -> Result<(), Break> {
         if seq != self.next_seq {
-            return Err(Break::SequenceGap {
-                expected: self.next_seq,
-            });
+            return Err(Break::SequenceGap { expected: self.next_seq });
         }
         if entry.content_hash() != *stored_content {
             return Err(Break::ContentChanged);

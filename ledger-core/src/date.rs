@@ -29,24 +29,16 @@ pub enum Weekday {
 
 impl Date {
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
-        if !(1..=9999).contains(&year)
-            || !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-        {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
-        Some(Date {
-            days: days_from_civil(year, month, day),
-        })
+        Some(Date { days: days_from_civil(year, month, day) })
     }
 
     pub fn parse(text: &str) -> Result<Date, DateError> {
         let b = text.as_bytes();
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            b[r].iter().try_fold(0u32, |acc, &c| {
-                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-            })
+            b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
         };
         let parsed = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
             .then(|| Some((digits(0..4)?, digits(5..7)?, digits(8..10)?)))
@@ -64,9 +56,7 @@ impl Date {
     }
 
     pub fn add_days(self, days: i32) -> Date {
-        Date {
-            days: self.days + days,
-        }
+        Date { days: self.days + days }
     }
 
     pub fn weekday(self) -> Weekday {
@@ -147,21 +137,10 @@ mod tests {
     fn parses_strictly() {
         assert_eq!(Date::parse("1970-01-01").unwrap().days_since_epoch(), 0);
         assert_eq!(Date::parse("2024-02-29").unwrap().to_string(), "2024-02-29");
-        for bad in [
-            "2023-02-29",
-            "2024-13-01",
-            "2024-1-01",
-            "24-01-01",
-            "2024/01/01",
-            "",
-            "2024-01-001",
-        ] {
+        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "2024/01/01", "", "2024-01-001"] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Date::parse("2026-11-22").unwrap().weekday(),
-            Weekday::Sunday
-        );
+        assert_eq!(Date::parse("2026-11-22").unwrap().weekday(), Weekday::Sunday);
     }
 
     proptest! {

@@ -24,21 +24,11 @@ pub struct Posting {
 
 impl Posting {
     pub fn debit(account: Account, amount: Money, memo: impl Into<String>) -> Posting {
-        Posting {
-            account,
-            side: Side::Debit,
-            amount,
-            memo: memo.into(),
-        }
+        Posting { account, side: Side::Debit, amount, memo: memo.into() }
     }
 
     pub fn credit(account: Account, amount: Money, memo: impl Into<String>) -> Posting {
-        Posting {
-            account,
-            side: Side::Credit,
-            amount,
-            memo: memo.into(),
-        }
+        Posting { account, side: Side::Credit, amount, memo: memo.into() }
     }
 
     /// The amount as debit-positive, credit-negative.
@@ -77,11 +67,7 @@ pub enum EntryError {
     #[error("posting {index} has amount {amount}; amounts must be positive")]
     NonPositiveAmount { index: usize, amount: Money },
     #[error("unbalanced: debits {debit} ≠ credits {credit} (difference {difference})")]
-    Unbalanced {
-        debit: Money,
-        credit: Money,
-        difference: Money,
-    },
+    Unbalanced { debit: Money, credit: Money, difference: Money },
     #[error("a reversal must name the entry it reverses")]
     ReversalWithoutTarget,
     #[error("only a reversal may name an entry it reverses (kind is {0})")]
@@ -106,9 +92,7 @@ impl Entry {
         }
         match (kind, &reverses) {
             (EntryKind::Reversal, None) => return Err(EntryError::ReversalWithoutTarget),
-            (EntryKind::Reversal, Some(target)) if *target == id => {
-                return Err(EntryError::ReversesItself)
-            }
+            (EntryKind::Reversal, Some(target)) if *target == id => return Err(EntryError::ReversesItself),
             (EntryKind::Reversal, Some(target)) if !is_valid_id(target) => {
                 return Err(EntryError::BadId(target.clone()))
             }
@@ -117,13 +101,7 @@ impl Entry {
             (_, None) => {}
         }
         check_postings(&postings)?;
-        Ok(Entry {
-            id,
-            date,
-            kind,
-            reverses,
-            postings,
-        })
+        Ok(Entry { id, date, kind, reverses, postings })
     }
 
     pub fn id(&self) -> &str {
@@ -151,23 +129,16 @@ impl Entry {
         self.postings
             .iter()
             .filter(|p| p.side == Side::Debit)
-            .fold(Money::ZERO, |sum, p| {
-                sum.checked_add(p.amount)
-                    .expect("entry totals were checked at construction")
-            })
+            .fold(Money::ZERO, |sum, p| sum.checked_add(p.amount).expect("entry totals were checked at construction"))
     }
 }
 
 /// Debit and credit totals of some postings, kept apart as auditors read them.
 pub fn side_totals(postings: &[Posting]) -> Result<(Money, Money), MoneyError> {
-    postings
-        .iter()
-        .try_fold((Money::ZERO, Money::ZERO), |(debit, credit), p| {
-            match p.side {
-                Side::Debit => Ok((debit.checked_add(p.amount)?, credit)),
-                Side::Credit => Ok((debit, credit.checked_add(p.amount)?)),
-            }
-        })
+    postings.iter().try_fold((Money::ZERO, Money::ZERO), |(debit, credit), p| match p.side {
+        Side::Debit => Ok((debit.checked_add(p.amount)?, credit)),
+        Side::Credit => Ok((debit, credit.checked_add(p.amount)?)),
+    })
 }
 
 fn check_postings(postings: &[Posting]) -> Result<(), EntryError> {
@@ -177,23 +148,12 @@ fn check_postings(postings: &[Posting]) -> Result<(), EntryError> {
     if postings.len() > MAX_POSTINGS_PER_ENTRY {
         return Err(EntryError::TooManyPostings(postings.len()));
     }
-    if let Some((index, p)) = postings
-        .iter()
-        .enumerate()
-        .find(|(_, p)| !p.amount.is_positive())
-    {
-        return Err(EntryError::NonPositiveAmount {
-            index,
-            amount: p.amount,
-        });
+    if let Some((index, p)) = postings.iter().enumerate().find(|(_, p)| !p.amount.is_positive()) {
+        return Err(EntryError::NonPositiveAmount { index, amount: p.amount });
     }
     let (debit, credit) = side_totals(postings)?;
     if debit != credit {
-        return Err(EntryError::Unbalanced {
-            debit,
-            credit,
-            difference: debit.checked_sub(credit)?,
-        });
+        return Err(EntryError::Unbalanced { debit, credit, difference: debit.checked_sub(credit)? });
     }
     Ok(())
 }
@@ -215,56 +175,28 @@ mod tests {
     fn refuses_what_cannot_be_posted() {
         let fen = Money::from_fen;
         let one = vec![Posting::debit(unit(1), fen(5), "")];
-        assert_eq!(
-            Entry::new("E1", date(), EntryKind::Deposit, None, one),
-            Err(EntryError::TooFewPostings(1))
-        );
-        let zero = vec![
-            Posting::debit(unit(1), fen(0), ""),
-            Posting::credit(unit(2), fen(0), ""),
-        ];
+        assert_eq!(Entry::new("E1", date(), EntryKind::Deposit, None, one), Err(EntryError::TooFewPostings(1)));
+        let zero = vec![Posting::debit(unit(1), fen(0), ""), Posting::credit(unit(2), fen(0), "")];
         assert!(matches!(
             Entry::new("E1", date(), EntryKind::Deposit, None, zero),
             Err(EntryError::NonPositiveAmount { .. })
         ));
-        let lopsided = vec![
-            Posting::debit(unit(1), fen(500), ""),
-            Posting::credit(unit(2), fen(499), ""),
-        ];
+        let lopsided = vec![Posting::debit(unit(1), fen(500), ""), Posting::credit(unit(2), fen(499), "")];
         assert_eq!(
             Entry::new("E1", date(), EntryKind::Deposit, None, lopsided.clone()),
-            Err(EntryError::Unbalanced {
-                debit: fen(500),
-                credit: fen(499),
-                difference: fen(1)
-            })
+            Err(EntryError::Unbalanced { debit: fen(500), credit: fen(499), difference: fen(1) })
         );
-        let even = vec![
-            Posting::debit(unit(1), fen(500), ""),
-            Posting::credit(unit(2), fen(500), ""),
-        ];
+        let even = vec![Posting::debit(unit(1), fen(500), ""), Posting::credit(unit(2), fen(500), "")];
         assert_eq!(
             Entry::new("E2", date(), EntryKind::Reversal, None, even.clone()),
             Err(EntryError::ReversalWithoutTarget)
         );
         assert_eq!(
-            Entry::new(
-                "E2",
-                date(),
-                EntryKind::Deposit,
-                Some("E1".into()),
-                even.clone()
-            ),
+            Entry::new("E2", date(), EntryKind::Deposit, Some("E1".into()), even.clone()),
             Err(EntryError::TargetOnNonReversal(EntryKind::Deposit))
         );
         assert_eq!(
-            Entry::new(
-                "E2",
-                date(),
-                EntryKind::Reversal,
-                Some("E2".into()),
-                even.clone()
-            ),
+            Entry::new("E2", date(), EntryKind::Reversal, Some("E2".into()), even.clone()),
             Err(EntryError::ReversesItself)
         );
         assert!(Entry::new("E2", date(), EntryKind::Reversal, Some("E1".into()), even).is_ok());
@@ -275,16 +207,9 @@ mod tests {
         let amounts = || prop::collection::vec(1i64..10_000_000, 1..8);
         (amounts(), amounts()).prop_map(|(debits, credits)| {
             let bank = || Account::Bank("B".into());
-            let mut postings: Vec<Posting> = debits
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| Posting::debit(unit(i), Money::from_fen(d), ""))
-                .collect();
-            postings.extend(
-                credits
-                    .iter()
-                    .map(|&c| Posting::credit(bank(), Money::from_fen(c), "")),
-            );
+            let mut postings: Vec<Posting> =
+                debits.iter().enumerate().map(|(i, &d)| Posting::debit(unit(i), Money::from_fen(d), "")).collect();
+            postings.extend(credits.iter().map(|&c| Posting::credit(bank(), Money::from_fen(c), "")));
             let gap = debits.iter().sum::<i64>() - credits.iter().sum::<i64>();
             match gap.signum() {
                 1 => postings.push(Posting::credit(bank(), Money::from_fen(gap), "")),

@@ -64,10 +64,7 @@ pub fn parse_hundredths(text: &str) -> Result<i64, DecimalError> {
     for (i, b) in frac.bytes().enumerate() {
         fraction += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
     }
-    let magnitude = value
-        .checked_mul(100)
-        .and_then(|v| v.checked_add(fraction))
-        .ok_or_else(too_large)?;
+    let magnitude = value.checked_mul(100).and_then(|v| v.checked_add(fraction)).ok_or_else(too_large)?;
     if magnitude > MAX_HUNDREDTHS {
         return Err(too_large());
     }
@@ -114,45 +111,16 @@ mod tests {
     #[test]
     fn refuses_each_forbidden_form_distinctly() {
         assert_eq!(parse_hundredths(""), Err(DecimalError::Empty));
-        assert!(matches!(
-            parse_hundredths("1.234"),
-            Err(DecimalError::TooManyDecimals(_, 3))
-        ));
-        assert!(matches!(
-            parse_hundredths("1,000"),
-            Err(DecimalError::ThousandsSeparator(_))
-        ));
-        assert!(matches!(
-            parse_hundredths("1e3"),
-            Err(DecimalError::Exponent(_))
-        ));
-        assert!(matches!(
-            parse_hundredths("1.5E2"),
-            Err(DecimalError::Exponent(_))
-        ));
-        assert!(matches!(
-            parse_hundredths("NaN"),
-            Err(DecimalError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_hundredths("-inf"),
-            Err(DecimalError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_hundredths("abc"),
-            Err(DecimalError::NotANumber(_))
-        ));
-        for bad in [
-            " 12", "12 ", "+12", ".5", "12.", "1.2.3", "--1", "1_000", "12.5x",
-        ] {
-            assert!(
-                matches!(parse_hundredths(bad), Err(DecimalError::Malformed(_))),
-                "{bad}"
-            );
+        assert!(matches!(parse_hundredths("1.234"), Err(DecimalError::TooManyDecimals(_, 3))));
+        assert!(matches!(parse_hundredths("1,000"), Err(DecimalError::ThousandsSeparator(_))));
+        assert!(matches!(parse_hundredths("1e3"), Err(DecimalError::Exponent(_))));
+        assert!(matches!(parse_hundredths("1.5E2"), Err(DecimalError::Exponent(_))));
+        assert!(matches!(parse_hundredths("NaN"), Err(DecimalError::NotANumber(_))));
+        assert!(matches!(parse_hundredths("-inf"), Err(DecimalError::NotANumber(_))));
+        assert!(matches!(parse_hundredths("abc"), Err(DecimalError::NotANumber(_))));
+        for bad in [" 12", "12 ", "+12", ".5", "12.", "1.2.3", "--1", "1_000", "12.5x"] {
+            assert!(matches!(parse_hundredths(bad), Err(DecimalError::Malformed(_))), "{bad}");
         }
-        assert!(matches!(
-            parse_hundredths("99999999999999999"),
-            Err(DecimalError::TooLarge(_))
-        ));
+        assert!(matches!(parse_hundredths("99999999999999999"), Err(DecimalError::TooLarge(_))));
     }
 }

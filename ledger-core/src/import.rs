@@ -68,21 +68,13 @@ impl Refusal {
     pub fn push(&mut self, error: InputError, stored_entry: Option<String>) {
         self.total += 1;
         if self.problems.len() < MAX_PROBLEMS_SHOWN {
-            self.problems.push(Problem {
-                error,
-                stored_entry,
-            });
+            self.problems.push(Problem { error, stored_entry });
         }
     }
 }
 
 fn located(file: &str, line: u64, column: Option<(usize, &str)>, message: String) -> InputError {
-    InputError {
-        file: file.to_owned(),
-        line,
-        column: column.map(|(n, name)| (n, name.to_owned())),
-        message,
-    }
+    InputError { file: file.to_owned(), line, column: column.map(|(n, name)| (n, name.to_owned())), message }
 }
 
 /// Judges journal entries one by one against the registry and what is already posted, so an
@@ -101,22 +93,14 @@ impl EntryChecker {
         let mut known_units: HashSet<String> = stored.units.into_keys().collect();
         known_units.extend(registry.units.iter().map(|u| u.value.unit_id.clone()));
         let known_entries = stored.entry_hashes.keys().cloned().collect();
-        EntryChecker {
-            known_units,
-            known_entries,
-            stored_hashes: stored.entry_hashes,
-            already_stored: 0,
-        }
+        EntryChecker { known_units, known_entries, stored_hashes: stored.entry_hashes, already_stored: 0 }
     }
 
     /// A checked new entry, `None` when it is already posted identically, or why it cannot be.
     pub fn check(&mut self, raw: &RawEntry) -> Result<Option<NewEntry>, Problem> {
         let checked = check_entry(raw, &self.known_units, &self.known_entries);
         self.known_entries.insert(raw.entry_id.clone());
-        let entry = checked.map_err(|error| Problem {
-            error,
-            stored_entry: None,
-        })?;
+        let entry = checked.map_err(|error| Problem { error, stored_entry: None })?;
         let stored = StoredEntry::from_entry(&entry);
         let content_hash = stored.content_hash();
         match self.stored_hashes.get(entry.id()) {
@@ -131,16 +115,9 @@ impl EntryChecker {
                     stored.describe()
                 );
                 let error = located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), message);
-                Err(Problem {
-                    error,
-                    stored_entry: Some(entry.id().to_owned()),
-                })
+                Err(Problem { error, stored_entry: Some(entry.id().to_owned()) })
             }
-            None => Ok(Some(NewEntry {
-                entry,
-                stored,
-                content_hash,
-            })),
+            None => Ok(Some(NewEntry { entry, stored, content_hash })),
         }
     }
 
@@ -162,10 +139,7 @@ fn classify<T: PartialEq + std::fmt::Debug>(
         None => true,
         Some(existing) if *existing == row.value => false,
         Some(existing) => {
-            let message = format!(
-                "`{id}` is already registered as {existing:?}; this row says {:?}",
-                row.value
-            );
+            let message = format!("`{id}` is already registered as {existing:?}; this row says {:?}", row.value);
             refusal.push(located(file, row.line, Some((1, "id")), message), None);
             false
         }
@@ -173,85 +147,45 @@ fn classify<T: PartialEq + std::fmt::Debug>(
 }
 
 /// The new registry rows of the files; conflicts and unknown parents go to `refusal`.
-pub fn plan_registry(
-    stored: &StoredState,
-    files: &RegistryFiles,
-    refusal: &mut Refusal,
-) -> RegistryPlan {
+pub fn plan_registry(stored: &StoredState, files: &RegistryFiles, refusal: &mut Refusal) -> RegistryPlan {
     let mut plan = RegistryPlan::default();
-    let file_estates: HashSet<&str> = files
-        .estates
-        .iter()
-        .map(|e| e.value.estate_id.as_str())
-        .collect();
-    let file_buildings: HashSet<&str> = files
-        .buildings
-        .iter()
-        .map(|b| b.value.building_id.as_str())
-        .collect();
+    let file_estates: HashSet<&str> = files.estates.iter().map(|e| e.value.estate_id.as_str()).collect();
+    let file_buildings: HashSet<&str> = files.buildings.iter().map(|b| b.value.building_id.as_str()).collect();
     for row in &files.estates {
         let id = &row.value.estate_id;
-        if classify(
-            stored.estates.get(id),
-            row,
-            crate::interchange::ESTATES_FILE,
-            id,
-            refusal,
-        ) {
+        if classify(stored.estates.get(id), row, crate::interchange::ESTATES_FILE, id, refusal) {
             plan.estates.push(row.value.clone());
         }
     }
     for row in &files.buildings {
         let b = &row.value;
-        if !stored.estates.contains_key(&b.estate_id)
-            && !file_estates.contains(b.estate_id.as_str())
-        {
+        if !stored.estates.contains_key(&b.estate_id) && !file_estates.contains(b.estate_id.as_str()) {
             refusal.push(
                 located(
                     BUILDINGS_FILE,
                     row.line,
                     Some((2, "estate_id")),
-                    format!(
-                        "building `{}` points at estate `{}`, which is not registered",
-                        b.building_id, b.estate_id
-                    ),
+                    format!("building `{}` points at estate `{}`, which is not registered", b.building_id, b.estate_id),
                 ),
                 None,
             );
-        } else if classify(
-            stored.buildings.get(&b.building_id),
-            row,
-            BUILDINGS_FILE,
-            &b.building_id,
-            refusal,
-        ) {
+        } else if classify(stored.buildings.get(&b.building_id), row, BUILDINGS_FILE, &b.building_id, refusal) {
             plan.buildings.push(b.clone());
         }
     }
     for row in &files.units {
         let u = &row.value;
-        if !stored.buildings.contains_key(&u.building_id)
-            && !file_buildings.contains(u.building_id.as_str())
-        {
+        if !stored.buildings.contains_key(&u.building_id) && !file_buildings.contains(u.building_id.as_str()) {
             refusal.push(
                 located(
                     UNITS_FILE,
                     row.line,
                     Some((2, "building_id")),
-                    format!(
-                        "unit `{}` points at building `{}`, which is not registered",
-                        u.unit_id, u.building_id
-                    ),
+                    format!("unit `{}` points at building `{}`, which is not registered", u.unit_id, u.building_id),
                 ),
                 None,
             );
-        } else if classify(
-            stored.units.get(&u.unit_id),
-            row,
-            UNITS_FILE,
-            &u.unit_id,
-            refusal,
-        ) {
+        } else if classify(stored.units.get(&u.unit_id), row, UNITS_FILE, &u.unit_id, refusal) {
             plan.units.push(u.clone());
         }
     }
@@ -266,25 +200,15 @@ pub fn check_entry(
 ) -> Result<Entry, InputError> {
     let mut postings = Vec::with_capacity(raw.postings.len());
     for p in &raw.postings {
-        let account_error =
-            |message: String| located(JOURNAL_FILE, p.line, Some((4, "account")), message);
-        let account: Account = p
-            .account
-            .parse()
-            .map_err(|e: crate::account::AccountError| account_error(e.to_string()))?;
+        let account_error = |message: String| located(JOURNAL_FILE, p.line, Some((4, "account")), message);
+        let account: Account =
+            p.account.parse().map_err(|e: crate::account::AccountError| account_error(e.to_string()))?;
         if let Some(unit_id) = account.unit_id() {
             if !known_units.contains(unit_id) {
-                return Err(account_error(format!(
-                    "unit `{unit_id}` is not in the registry"
-                )));
+                return Err(account_error(format!("unit `{unit_id}` is not in the registry")));
             }
         }
-        postings.push(Posting {
-            account,
-            side: p.side,
-            amount: p.amount,
-            memo: p.memo.clone(),
-        });
+        postings.push(Posting { account, side: p.side, amount: p.amount, memo: p.memo.clone() });
     }
     if let Some(target) = &raw.reverses {
         if !known_entries.contains(target.as_str()) {
@@ -292,30 +216,15 @@ pub fn check_entry(
                 JOURNAL_FILE,
                 raw.line,
                 Some((8, "reverses")),
-                format!(
-                    "entry `{}` reverses `{target}`, which is not in the ledger",
-                    raw.entry_id
-                ),
+                format!("entry `{}` reverses `{target}`, which is not in the ledger", raw.entry_id),
             ));
         }
     }
-    Entry::new(
-        raw.entry_id.clone(),
-        raw.date,
-        raw.kind,
-        raw.reverses.clone(),
-        postings,
-    )
-    .map_err(|e| {
+    Entry::new(raw.entry_id.clone(), raw.date, raw.kind, raw.reverses.clone(), postings).map_err(|e| {
         let column = match e {
             EntryError::ReversalWithoutTarget | EntryError::ReversesItself => Some((8, "reverses")),
             _ => None,
         };
-        located(
-            JOURNAL_FILE,
-            raw.line,
-            column,
-            format!("entry `{}`: {e}", raw.entry_id),
-        )
+        located(JOURNAL_FILE, raw.line, column, format!("entry `{}`: {e}", raw.entry_id))
     })
 }

@@ -23,19 +23,10 @@ pub const JOURNAL_FILE: &str = "journal.csv";
 pub const STATEMENT_FILE: &str = "statement.csv";
 pub const UNIT_BALANCES_FILE: &str = "unit_balances.csv";
 
-pub const ESTATE_COLUMNS: &[&str] = &[
-    "estate_id",
-    "name",
-    "district",
-    "street_office",
-    "property_company",
-];
-pub const BUILDING_COLUMNS: &[&str] =
-    &["building_id", "estate_id", "name", "floors", "has_elevator"];
+pub const ESTATE_COLUMNS: &[&str] = &["estate_id", "name", "district", "street_office", "property_company"];
+pub const BUILDING_COLUMNS: &[&str] = &["building_id", "estate_id", "name", "floors", "has_elevator"];
 pub const UNIT_COLUMNS: &[&str] = &["unit_id", "building_id", "floor_area", "use", "owner"];
-pub const JOURNAL_COLUMNS: &[&str] = &[
-    "entry_id", "date", "kind", "account", "debit", "credit", "memo",
-];
+pub const JOURNAL_COLUMNS: &[&str] = &["entry_id", "date", "kind", "account", "debit", "credit", "memo"];
 /// An optional eighth journal column naming the entry a `reversal` reverses. The SPEC lets
 /// files carry extra trailing columns, so files without it stay valid.
 pub const JOURNAL_REVERSES_COLUMN: &str = "reverses";
@@ -58,11 +49,9 @@ pub struct InputError {
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
-            Some((number, name)) => write!(
-                f,
-                "{}:{}:{number}: column `{name}`: {}",
-                self.file, self.line, self.message
-            ),
+            Some((number, name)) => {
+                write!(f, "{}:{}:{number}: column `{name}`: {}", self.file, self.line, self.message)
+            }
             None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
         }
     }
@@ -136,43 +125,15 @@ struct Row<'t> {
 impl<'a> Table<'a> {
     fn open(file: &'a str, bytes: &'a [u8], expected: &[&str]) -> Result<Table<'a>, InputError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut reader = ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(bytes);
+        let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
         let mut header = ByteRecord::new();
-        let fail = |message: String| InputError {
-            file: file.to_owned(),
-            line: 1,
-            column: None,
-            message,
-        };
-        let found = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| fail(format!("cannot read the header: {e}")))?;
-        let names: Vec<String> = header
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
-        if !found
-            || names.len() < expected.len()
-            || names[..expected.len()]
-                .iter()
-                .zip(expected)
-                .any(|(a, b)| a != b)
-        {
-            return Err(fail(format!(
-                "expected the header `{}`, found `{}`",
-                expected.join(","),
-                names.join(",")
-            )));
+        let fail = |message: String| InputError { file: file.to_owned(), line: 1, column: None, message };
+        let found = reader.read_byte_record(&mut header).map_err(|e| fail(format!("cannot read the header: {e}")))?;
+        let names: Vec<String> = header.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        if !found || names.len() < expected.len() || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b) {
+            return Err(fail(format!("expected the header `{}`, found `{}`", expected.join(","), names.join(","))));
         }
-        Ok(Table {
-            file,
-            columns: names,
-            reader,
-            record: ByteRecord::new(),
-        })
+        Ok(Table { file, columns: names, reader, record: ByteRecord::new() })
     }
 
     fn has_column(&self, name: &str) -> Option<usize> {
@@ -180,67 +141,39 @@ impl<'a> Table<'a> {
     }
 
     fn next_row(&mut self, required: usize) -> Result<Option<Row<'_>>, InputError> {
-        let more = self
-            .reader
-            .read_byte_record(&mut self.record)
-            .map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                InputError {
-                    file: self.file.to_owned(),
-                    line,
-                    column: None,
-                    message: format!("malformed CSV: {e}"),
-                }
-            })?;
+        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            InputError { file: self.file.to_owned(), line, column: None, message: format!("malformed CSV: {e}") }
+        })?;
         if !more {
             return Ok(None);
         }
         let line = self.record.position().map_or(0, |p| p.line());
         if self.record.len() < required {
             let message = format!("expected {required} fields, found {}", self.record.len());
-            return Err(InputError {
-                file: self.file.to_owned(),
-                line,
-                column: None,
-                message,
-            });
+            return Err(InputError { file: self.file.to_owned(), line, column: None, message });
         }
-        Ok(Some(Row {
-            file: self.file,
-            columns: &self.columns,
-            line,
-            record: &self.record,
-        }))
+        Ok(Some(Row { file: self.file, columns: &self.columns, line, record: &self.record }))
     }
 }
 
 impl Row<'_> {
     fn error(&self, index: usize, message: impl Into<String>) -> InputError {
         let column = Some((index + 1, self.columns[index].clone()));
-        InputError {
-            file: self.file.to_owned(),
-            line: self.line,
-            column,
-            message: message.into(),
-        }
+        InputError { file: self.file.to_owned(), line: self.line, column, message: message.into() }
     }
 
     fn text(&self, index: usize) -> Result<&str, InputError> {
-        std::str::from_utf8(&self.record[index]).map_err(|e| {
-            self.error(
-                index,
-                format!("expected UTF-8 text, found invalid bytes ({e})"),
-            )
-        })
+        std::str::from_utf8(&self.record[index])
+            .map_err(|e| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})")))
     }
 
     fn id(&self, index: usize) -> Result<&str, InputError> {
         let text = self.text(index)?;
         if !is_valid_id(text) {
-            return Err(self.error(
-                index,
-                format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{text}`"),
-            ));
+            return Err(
+                self.error(index, format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{text}`"))
+            );
         }
         Ok(text)
     }
@@ -256,17 +189,9 @@ impl Row<'_> {
 }
 
 /// Refuses a second row with an id already seen in the same file.
-fn check_unique(
-    seen: &mut HashMap<String, u64>,
-    row: &Row<'_>,
-    index: usize,
-    id: &str,
-) -> Result<(), InputError> {
+fn check_unique(seen: &mut HashMap<String, u64>, row: &Row<'_>, index: usize, id: &str) -> Result<(), InputError> {
     if let Some(first) = seen.insert(id.to_owned(), row.line) {
-        return Err(row.error(
-            index,
-            format!("duplicate id `{id}` (first at line {first})"),
-        ));
+        return Err(row.error(index, format!("duplicate id `{id}` (first at line {first})")));
     }
     Ok(())
 }
@@ -285,10 +210,7 @@ pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
             street_office: row.text(3)?.to_owned(),
             property_company: row.text(4)?.to_owned(),
         };
-        out.push(Located {
-            line: row.line,
-            value: estate,
-        });
+        out.push(Located { line: row.line, value: estate });
     }
     Ok(out)
 }
@@ -305,13 +227,13 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
             .parse::<u16>()
             .ok()
             .filter(|f| (1..=MAX_FLOORS).contains(f) && !floors_text.starts_with('+'))
-            .ok_or_else(|| row.error(3, format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`")))?;
+            .ok_or_else(|| {
+                row.error(3, format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`"))
+            })?;
         let has_elevator = match row.text(4)? {
             "true" => true,
             "false" => false,
-            other => {
-                return Err(row.error(4, format!("expected `true` or `false`, found `{other}`")))
-            }
+            other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
         };
         let building = Building {
             building_id: building_id.to_owned(),
@@ -320,10 +242,7 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
             floors,
             has_elevator,
         };
-        out.push(Located {
-            line: row.line,
-            value: building,
-        });
+        out.push(Located { line: row.line, value: building });
     }
     Ok(out)
 }
@@ -337,12 +256,8 @@ pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
         check_unique(&mut seen, &row, 0, unit_id)?;
         let floor_area = FloorArea::parse(row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
         let use_text = row.text(3)?;
-        let unit_use = UnitUse::parse(use_text).ok_or_else(|| {
-            row.error(
-                3,
-                format!("expected `residential` or `commercial`, found `{use_text}`"),
-            )
-        })?;
+        let unit_use = UnitUse::parse(use_text)
+            .ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
         let unit = Unit {
             unit_id: unit_id.to_owned(),
             building_id: row.id(1)?.to_owned(),
@@ -350,10 +265,7 @@ pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
             unit_use,
             owner: row.text(4)?.to_owned(),
         };
-        out.push(Located {
-            line: row.line,
-            value: unit,
-        });
+        out.push(Located { line: row.line, value: unit });
     }
     Ok(out)
 }
@@ -365,14 +277,8 @@ pub fn read_unit_balances(bytes: &[u8]) -> Result<Vec<Located<UnitBalance>>, Inp
     while let Some(row) = table.next_row(UNIT_BALANCE_COLUMNS.len())? {
         let unit_id = row.id(0)?;
         check_unique(&mut seen, &row, 0, unit_id)?;
-        let value = UnitBalance {
-            unit_id: unit_id.to_owned(),
-            balance: row.amount(1)?,
-        };
-        out.push(Located {
-            line: row.line,
-            value,
-        });
+        let value = UnitBalance { unit_id: unit_id.to_owned(), balance: row.amount(1)? };
+        out.push(Located { line: row.line, value });
     }
     Ok(out)
 }
@@ -395,10 +301,7 @@ pub fn read_statement(bytes: &[u8]) -> Result<Vec<Located<StatementLine>>, Input
             reference,
             memo: row.text(4)?.to_owned(),
         };
-        out.push(Located {
-            line: row.line,
-            value,
-        });
+        out.push(Located { line: row.line, value });
     }
     Ok(out)
 }
@@ -422,16 +325,8 @@ pub struct JournalReader<'a> {
 impl<'a> JournalReader<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<JournalReader<'a>, InputError> {
         let table = Table::open(JOURNAL_FILE, bytes, JOURNAL_COLUMNS)?;
-        let reverses_column = table
-            .has_column(JOURNAL_REVERSES_COLUMN)
-            .filter(|&i| i >= JOURNAL_COLUMNS.len());
-        Ok(JournalReader {
-            table,
-            reverses_column,
-            first_lines: HashMap::new(),
-            pending: None,
-            failed: false,
-        })
+        let reverses_column = table.has_column(JOURNAL_REVERSES_COLUMN).filter(|&i| i >= JOURNAL_COLUMNS.len());
+        Ok(JournalReader { table, reverses_column, first_lines: HashMap::new(), pending: None, failed: false })
     }
 
     /// Reads one row into the pending entry; returns a finished entry when the row starts a new one.
@@ -444,13 +339,7 @@ impl<'a> JournalReader<'a> {
         let kind_text = row.text(2)?;
         let kind = EntryKind::parse(kind_text).ok_or_else(|| {
             let kinds: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
-            row.error(
-                2,
-                format!(
-                    "expected an entry kind ({}), found `{kind_text}`",
-                    kinds.join(", ")
-                ),
-            )
+            row.error(2, format!("expected an entry kind ({}), found `{kind_text}`", kinds.join(", ")))
         })?;
         let posting = RawPosting {
             line: row.line,
@@ -490,16 +379,13 @@ impl<'a> JournalReader<'a> {
             return Ok(Some(None));
         }
         if let Some(first) = self.first_lines.insert(entry_id.to_owned(), row.line) {
-            return Err(row.error(0, format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent")));
+            return Err(row.error(
+                0,
+                format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent"),
+            ));
         }
-        let started = RawEntry {
-            line: row.line,
-            entry_id: entry_id.to_owned(),
-            date,
-            kind,
-            reverses,
-            postings: vec![posting],
-        };
+        let started =
+            RawEntry { line: row.line, entry_id: entry_id.to_owned(), date, kind, reverses, postings: vec![posting] };
         Ok(Some(self.pending.replace(started)))
     }
 }
@@ -528,11 +414,17 @@ fn with_amount(row: &Row<'_>, mut posting: RawPosting) -> Result<RawPosting, Inp
     let (index, side) = match (debit.is_empty(), credit.is_empty()) {
         (false, true) => (4, Side::Debit),
         (true, false) => (5, Side::Credit),
-        (true, true) => return Err(row.error(4, "expected an amount in exactly one of debit and credit, found neither")),
-        (false, false) => return Err(row.error(5, format!("expected an amount in exactly one of debit and credit, found both (`{debit}` and `{credit}`)"))),
+        (true, true) => {
+            return Err(row.error(4, "expected an amount in exactly one of debit and credit, found neither"))
+        }
+        (false, false) => {
+            return Err(row.error(
+                5,
+                format!("expected an amount in exactly one of debit and credit, found both (`{debit}` and `{credit}`)"),
+            ))
+        }
     };
     posting.side = side;
-    posting.amount =
-        Money::parse_positive(row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
+    posting.amount = Money::parse_positive(row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
     Ok(posting)
 }

@@ -14,6 +14,7 @@ pub mod fixed;
 pub mod import;
 pub mod interchange;
 pub mod money;
+pub mod recon;
 pub mod registry;
 
 pub use account::{Account, EntryKind};

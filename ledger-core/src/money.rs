@@ -38,9 +38,7 @@ impl Money {
 
     /// Parses a signed SPEC amount in yuan (`-12.3`, `0.07`, `12`).
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
-        Ok(Money {
-            fen: fixed::parse_hundredths(text)?,
-        })
+        Ok(Money { fen: fixed::parse_hundredths(text)? })
     }
 
     /// Parses a journal debit or credit, which must be strictly positive.
@@ -53,24 +51,15 @@ impl Money {
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
-        self.fen
-            .checked_add(other.fen)
-            .map(Money::from_fen)
-            .ok_or(MoneyError::Overflow)
+        self.fen.checked_add(other.fen).map(Money::from_fen).ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
-        self.fen
-            .checked_sub(other.fen)
-            .map(Money::from_fen)
-            .ok_or(MoneyError::Overflow)
+        self.fen.checked_sub(other.fen).map(Money::from_fen).ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_neg(self) -> Result<Money, MoneyError> {
-        self.fen
-            .checked_neg()
-            .map(Money::from_fen)
-            .ok_or(MoneyError::Overflow)
+        self.fen.checked_neg().map(Money::from_fen).ok_or(MoneyError::Overflow)
     }
 
     pub const fn is_positive(self) -> bool {
@@ -83,9 +72,7 @@ impl Money {
 
     /// Sums amounts, failing rather than wrapping on overflow.
     pub fn sum<I: IntoIterator<Item = Money>>(amounts: I) -> Result<Money, MoneyError> {
-        amounts
-            .into_iter()
-            .try_fold(Money::ZERO, Money::checked_add)
+        amounts.into_iter().try_fold(Money::ZERO, Money::checked_add)
     }
 }
 
@@ -117,27 +104,15 @@ mod tests {
 
     #[test]
     fn positive_amounts_refuse_zero_and_negative() {
-        assert!(matches!(
-            Money::parse_positive("0"),
-            Err(MoneyError::NotPositive(_))
-        ));
-        assert!(matches!(
-            Money::parse_positive("-1"),
-            Err(MoneyError::NotPositive(_))
-        ));
+        assert!(matches!(Money::parse_positive("0"), Err(MoneyError::NotPositive(_))));
+        assert!(matches!(Money::parse_positive("-1"), Err(MoneyError::NotPositive(_))));
         assert_eq!(Money::parse_positive("0.01"), Ok(Money::from_fen(1)));
     }
 
     #[test]
     fn arithmetic_is_checked() {
-        assert_eq!(
-            Money::from_fen(i64::MAX).checked_add(Money::from_fen(1)),
-            Err(MoneyError::Overflow)
-        );
-        assert_eq!(
-            Money::from_fen(i64::MIN).checked_neg(),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::from_fen(i64::MAX).checked_add(Money::from_fen(1)), Err(MoneyError::Overflow));
+        assert_eq!(Money::from_fen(i64::MIN).checked_neg(), Err(MoneyError::Overflow));
     }
 
     proptest! {

@@ -108,17 +108,8 @@ mod tests {
     #[test]
     fn areas_are_positive_with_two_decimals() {
         assert_eq!(FloorArea::parse("89.5").unwrap().centi_m2(), 8950);
-        assert!(matches!(
-            FloorArea::parse("0"),
-            Err(AreaError::NotPositive(_))
-        ));
-        assert!(matches!(
-            FloorArea::parse("-3"),
-            Err(AreaError::NotPositive(_))
-        ));
-        assert!(matches!(
-            FloorArea::parse("89.555"),
-            Err(AreaError::Decimal(DecimalError::TooManyDecimals(..)))
-        ));
+        assert!(matches!(FloorArea::parse("0"), Err(AreaError::NotPositive(_))));
+        assert!(matches!(FloorArea::parse("-3"), Err(AreaError::NotPositive(_))));
+        assert!(matches!(FloorArea::parse("89.555"), Err(AreaError::Decimal(DecimalError::TooManyDecimals(..)))));
     }
 }

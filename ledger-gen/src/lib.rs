@@ -108,44 +108,23 @@ impl Writers {
     ) -> io::Result<()> {
         for (account, signed_fen, memo) in lines {
             let amount = Money::from_fen(signed_fen.abs());
-            let (debit, credit) = if *signed_fen > 0 {
-                (amount.to_string(), String::new())
-            } else {
-                (String::new(), amount.to_string())
-            };
-            writeln!(
-                self.journal,
-                "{id},{date},{kind},{account},{debit},{credit},{}",
-                quote(memo)
-            )?;
+            let (debit, credit) =
+                if *signed_fen > 0 { (amount.to_string(), String::new()) } else { (String::new(), amount.to_string()) };
+            writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{}", quote(memo))?;
         }
         self.summary.entries += 1;
         self.summary.postings += lines.len();
         if let Some((date, with_ref)) = bank_line {
-            let bank_fen: i64 = lines
-                .iter()
-                .filter(|l| l.0 == BANK_ACCOUNT)
-                .map(|l| l.1)
-                .sum();
+            let bank_fen: i64 = lines.iter().filter(|l| l.0 == BANK_ACCOUNT).map(|l| l.1).sum();
             self.statement_line(date, bank_fen, if with_ref { id } else { "" }, kind)?;
         }
         Ok(())
     }
 
-    fn statement_line(
-        &mut self,
-        date: Date,
-        signed_fen: i64,
-        reference: &str,
-        memo: &str,
-    ) -> io::Result<String> {
+    fn statement_line(&mut self, date: Date, signed_fen: i64, reference: &str, memo: &str) -> io::Result<String> {
         self.next_txn += 1;
         let txn_id = format!("T{:09}", self.next_txn);
-        writeln!(
-            self.statement,
-            "{txn_id},{date},{},{reference},{memo}",
-            Money::from_fen(signed_fen)
-        )?;
+        writeln!(self.statement, "{txn_id},{date},{},{reference},{memo}", Money::from_fen(signed_fen))?;
         self.summary.statement_lines += 1;
         Ok(txn_id)
     }
@@ -166,16 +145,8 @@ fn day_in_year(rng: &mut fastrand::Rng, year: i32) -> Date {
 }
 
 const DISTRICTS: [&str; 6] = ["东城区", "西城区", "南湖区", "北山区", "高新区", "滨江区"];
-const ESTATE_WORDS: [&str; 8] = [
-    "幸福", "和平", "锦绣", "阳光", "翠湖", "金桥", "明珠", "春晖",
-];
-const COMPANIES: [&str; 5] = [
-    "安居物业",
-    "万家物业服务有限公司",
-    "\"绿城\"物业",
-    "和谐物业, 分公司",
-    "宏达物业",
-];
+const ESTATE_WORDS: [&str; 8] = ["幸福", "和平", "锦绣", "阳光", "翠湖", "金桥", "明珠", "春晖"];
+const COMPANIES: [&str; 5] = ["安居物业", "万家物业服务有限公司", "\"绿城\"物业", "和谐物业, 分公司", "宏达物业"];
 const SURNAMES: [&str; 10] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
 const CONTRACTORS: usize = 40;
 
@@ -196,10 +167,7 @@ pub fn generate(dir: &Path, options: GenOptions) -> io::Result<GenSummary> {
             ..GenSummary::default()
         },
     };
-    writeln!(
-        w.journal,
-        "entry_id,date,kind,account,debit,credit,memo,reverses"
-    )?;
+    writeln!(w.journal, "entry_id,date,kind,account,debit,credit,memo,reverses")?;
     writeln!(w.statement, "txn_id,date,amount,ref,memo")?;
     let mut units = units;
     write_history(&mut w, &mut rng, &mut units, &buildings)?;
@@ -224,14 +192,8 @@ fn write_registry(
     let mut estates = BufWriter::new(File::create(dir.join("estates.csv"))?);
     let mut building_file = BufWriter::new(File::create(dir.join("buildings.csv"))?);
     let mut unit_file = BufWriter::with_capacity(1 << 20, File::create(dir.join("units.csv"))?);
-    writeln!(
-        estates,
-        "estate_id,name,district,street_office,property_company"
-    )?;
-    writeln!(
-        building_file,
-        "building_id,estate_id,name,floors,has_elevator"
-    )?;
+    writeln!(estates, "estate_id,name,district,street_office,property_company")?;
+    writeln!(building_file, "building_id,estate_id,name,floors,has_elevator")?;
     writeln!(unit_file, "unit_id,building_id,floor_area,use,owner")?;
     let mut units = Vec::with_capacity(unit_target);
     let mut buildings = Vec::new();
@@ -241,11 +203,7 @@ fn write_registry(
         let estate_id = format!("E{estate_no:05}");
         let district = DISTRICTS[rng.usize(..DISTRICTS.len())];
         let street_office = format!("{district}第{}街道办事处", rng.usize(1..=4));
-        let name = format!(
-            "{}{}小区",
-            ESTATE_WORDS[rng.usize(..ESTATE_WORDS.len())],
-            estate_no
-        );
+        let name = format!("{}{}小区", ESTATE_WORDS[rng.usize(..ESTATE_WORDS.len())], estate_no);
         writeln!(
             estates,
             "{estate_id},{name},{district},{},{}",
@@ -259,10 +217,7 @@ fn write_registry(
             let building_id = format!("{estate_id}-B{b:02}");
             let floors = rng.u16(6..=33);
             let has_elevator = floors >= 7;
-            writeln!(
-                building_file,
-                "{building_id},{estate_id},{b}号楼,{floors},{has_elevator}"
-            )?;
+            writeln!(building_file, "{building_id},{estate_id},{b}号楼,{floors},{has_elevator}")?;
             let doors = rng.usize(2..=4);
             let start = units.len();
             'floors: for floor in 1..=floors {
@@ -271,36 +226,14 @@ fn write_registry(
                         break 'floors;
                     }
                     let unit_id = format!("{building_id}-{floor:02}{door:02}");
-                    let area =
-                        FloorArea::from_centi_m2(rng.i64(3_500..=18_000)).expect("positive area");
-                    let unit_use = if floor == 1 && rng.u8(..10) == 0 {
-                        "commercial"
-                    } else {
-                        "residential"
-                    };
-                    let owner = format!(
-                        "{}{}",
-                        SURNAMES[rng.usize(..SURNAMES.len())],
-                        units.len() % 9973
-                    );
-                    writeln!(
-                        unit_file,
-                        "{unit_id},{building_id},{area},{unit_use},{owner}"
-                    )?;
-                    units.push(UnitState {
-                        id: unit_id,
-                        area,
-                        owner,
-                        balance_fen: 0,
-                        first_deposit_fen: 0,
-                    });
+                    let area = FloorArea::from_centi_m2(rng.i64(3_500..=18_000)).expect("positive area");
+                    let unit_use = if floor == 1 && rng.u8(..10) == 0 { "commercial" } else { "residential" };
+                    let owner = format!("{}{}", SURNAMES[rng.usize(..SURNAMES.len())], units.len() % 9973);
+                    writeln!(unit_file, "{unit_id},{building_id},{area},{unit_use},{owner}")?;
+                    units.push(UnitState { id: unit_id, area, owner, balance_fen: 0, first_deposit_fen: 0 });
                 }
             }
-            buildings.push(BuildingState {
-                units: start..units.len(),
-                floors,
-                estate: estate_no,
-            });
+            buildings.push(BuildingState { units: start..units.len(), floors, estate: estate_no });
         }
     }
     estates.flush()?;
@@ -337,10 +270,7 @@ fn write_history(
                 &id,
                 date,
                 "deposit",
-                &[
-                    (BANK_ACCOUNT, fen, "首次缴存"),
-                    (&account, -fen, &unit.owner),
-                ],
+                &[(BANK_ACCOUNT, fen, "首次缴存"), (&account, -fen, &unit.owner)],
                 Some(bank_date(rng, date)),
             )?;
             unit.balance_fen += fen;
@@ -356,10 +286,7 @@ fn write_history(
                     Some((date, true)),
                 )?;
                 let rev = w.entry_id();
-                let lines = [
-                    (account.as_str(), fen, "冲销重复缴存"),
-                    (BANK_ACCOUNT, -fen, ""),
-                ];
+                let lines = [(account.as_str(), fen, "冲销重复缴存"), (BANK_ACCOUNT, -fen, "")];
                 write_reversal(w, &rev, date.add_days(3), &lines, &dup)?;
             }
         }
@@ -372,33 +299,16 @@ fn write_history(
     Ok(())
 }
 
-fn write_reversal(
-    w: &mut Writers,
-    id: &str,
-    date: Date,
-    lines: &[Line<'_>],
-    target: &str,
-) -> io::Result<()> {
+fn write_reversal(w: &mut Writers, id: &str, date: Date, lines: &[Line<'_>], target: &str) -> io::Result<()> {
     for (account, signed_fen, memo) in lines {
         let amount = Money::from_fen(signed_fen.abs());
-        let (debit, credit) = if *signed_fen > 0 {
-            (amount.to_string(), String::new())
-        } else {
-            (String::new(), amount.to_string())
-        };
-        writeln!(
-            w.journal,
-            "{id},{date},reversal,{account},{debit},{credit},{},{target}",
-            quote(memo)
-        )?;
+        let (debit, credit) =
+            if *signed_fen > 0 { (amount.to_string(), String::new()) } else { (String::new(), amount.to_string()) };
+        writeln!(w.journal, "{id},{date},reversal,{account},{debit},{credit},{},{target}", quote(memo))?;
     }
     w.summary.entries += 1;
     w.summary.postings += lines.len();
-    let bank_fen: i64 = lines
-        .iter()
-        .filter(|l| l.0 == BANK_ACCOUNT)
-        .map(|l| l.1)
-        .sum();
+    let bank_fen: i64 = lines.iter().filter(|l| l.0 == BANK_ACCOUNT).map(|l| l.1).sum();
     w.statement_line(date, bank_fen, id, "冲销")?;
     Ok(())
 }
@@ -422,10 +332,7 @@ fn write_building_year(
     interest_income: &str,
 ) -> io::Result<()> {
     let range = building.units.clone();
-    let accounts: Vec<String> = range
-        .clone()
-        .map(|i| format!("unit:{}", units[i].id))
-        .collect();
+    let accounts: Vec<String> = range.clone().map(|i| format!("unit:{}", units[i].id)).collect();
     let balance: i64 = range.clone().map(|i| units[i].balance_fen).sum();
     // Interest paid by the bank on 21 December, allocated to units by floor area on the 31st.
     let interest_fen = balance.max(0) * 15 / 1000;
@@ -436,10 +343,7 @@ fn write_building_year(
             &id,
             date,
             "interest",
-            &[
-                (BANK_ACCOUNT, interest_fen, "年度结息"),
-                (interest_income, -interest_fen, ""),
-            ],
+            &[(BANK_ACCOUNT, interest_fen, "年度结息"), (interest_income, -interest_fen, "")],
             Some(bank_date(rng, date)),
         )?;
         let shares = shares_by_area(units, &range, interest_fen);
@@ -452,13 +356,7 @@ fn write_building_year(
         }
         if lines.len() >= 2 {
             let id = w.entry_id();
-            w.entry(
-                &id,
-                Date::from_ymd(year, 12, 31).expect("valid date"),
-                "allocation",
-                &lines,
-                None,
-            )?;
+            w.entry(&id, Date::from_ymd(year, 12, 31).expect("valid date"), "allocation", &lines, None)?;
         }
     }
     if rng.u8(..5) < 2 {
@@ -472,20 +370,10 @@ fn write_building_year(
     Ok(())
 }
 
-fn shares_by_area(
-    units: &[UnitState],
-    range: &std::ops::Range<usize>,
-    total_fen: i64,
-) -> Vec<Money> {
-    let basis: Vec<ShareBasis> = units[range.clone()]
-        .iter()
-        .map(|u| ShareBasis {
-            unit_id: &u.id,
-            area: u.area,
-        })
-        .collect();
-    apportion(Money::from_fen(total_fen), &basis)
-        .expect("a building has units and a positive amount")
+fn shares_by_area(units: &[UnitState], range: &std::ops::Range<usize>, total_fen: i64) -> Vec<Money> {
+    let basis: Vec<ShareBasis> =
+        units[range.clone()].iter().map(|u| ShareBasis { unit_id: &u.id, area: u.area }).collect();
+    apportion(Money::from_fen(total_fen), &basis).expect("a building has units and a positive amount")
 }
 
 fn write_repair(
@@ -499,11 +387,7 @@ fn write_repair(
     let range = building.units.clone();
     let balance: i64 = range.clone().map(|i| units[i].balance_fen).sum();
     // Most repairs take 10–60 % of the building's fund; a rare emergency takes more than it has.
-    let percent = if rng.u8(..50) == 0 {
-        130
-    } else {
-        rng.i64(10..=60)
-    };
+    let percent = if rng.u8(..50) == 0 { 130 } else { rng.i64(10..=60) };
     let cost_fen = (balance.max(0) * percent / 100) / 10_000 * 10_000;
     if cost_fen <= 0 {
         return Ok(());
@@ -527,10 +411,7 @@ fn write_repair(
         &id,
         paid,
         "payment",
-        &[
-            (&contractor, cost_fen, "支付工程款"),
-            (BANK_ACCOUNT, -cost_fen, ""),
-        ],
+        &[(&contractor, cost_fen, "支付工程款"), (BANK_ACCOUNT, -cost_fen, "")],
         Some(bank_date(rng, paid)),
     )
 }
@@ -607,46 +488,18 @@ fn plant_journal_faults(
         // An adjustment whose two sides differ by a fen.
         let id = w.entry_id();
         let fen = fault_fen(k);
-        w.entry(
-            &id,
-            date,
-            "adjustment",
-            &[("suspense", fen, "错账"), ("income:common", -(fen - 1), "")],
-            None,
-        )?;
+        w.entry(&id, date, "adjustment", &[("suspense", fen, "错账"), ("income:common", -(fen - 1), "")], None)?;
         truth.unbalanced_entries.push(id);
         // A posting to an account outside the chart, and one to a unit the registry lacks.
-        let account = if k % 2 == 0 {
-            format!("cash:{k}")
-        } else {
-            format!("unit:GHOST-{k}")
-        };
+        let account = if k % 2 == 0 { format!("cash:{k}") } else { format!("unit:GHOST-{k}") };
         let id = w.entry_id();
-        w.entry(
-            &id,
-            date,
-            "adjustment",
-            &[("suspense", fen, "无效科目"), (&account, -fen, "")],
-            None,
-        )?;
-        truth.invalid_postings.push(InvalidPosting {
-            entry_id: id,
-            account,
-        });
+        w.entry(&id, date, "adjustment", &[("suspense", fen, "无效科目"), (&account, -fen, "")], None)?;
+        truth.invalid_postings.push(InvalidPosting { entry_id: id, account });
         // Money the ledger says arrived, which the bank never saw.
         let unit = &mut units[rng.usize(..units.len())];
         let id = w.entry_id();
         let account = format!("unit:{}", unit.id);
-        w.entry(
-            &id,
-            date,
-            "topup",
-            &[
-                (BANK_ACCOUNT, fen + 7, "未达账项"),
-                (&account, -(fen + 7), ""),
-            ],
-            None,
-        )?;
+        w.entry(&id, date, "topup", &[(BANK_ACCOUNT, fen + 7, "未达账项"), (&account, -(fen + 7), "")], None)?;
         unit.balance_fen += fen + 7;
         truth.unmatched_ledger.push(id);
         // A bank charge the ledger never recorded.
@@ -665,15 +518,9 @@ fn write_unit_balances(
     let mut file = BufWriter::with_capacity(1 << 20, File::create(dir.join("unit_balances.csv"))?);
     writeln!(file, "unit_id,balance")?;
     let planted = |rng: &mut fastrand::Rng| -> Vec<usize> {
-        (0..FAULTS_PER_KIND * 2)
-            .map(|_| rng.usize(..units.len()))
-            .collect()
+        (0..FAULTS_PER_KIND * 2).map(|_| rng.usize(..units.len())).collect()
     };
-    let picks = if truth.is_some() {
-        planted(rng)
-    } else {
-        Vec::new()
-    };
+    let picks = if truth.is_some() { planted(rng) } else { Vec::new() };
     let (mismatched, missing) = picks.split_at(picks.len() / 2);
     for (i, unit) in units.iter().enumerate() {
         if missing.contains(&i) {

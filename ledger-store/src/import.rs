@@ -40,17 +40,11 @@ pub struct ImportRefused {
 impl fmt::Display for ImportRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.total == 1 { "" } else { "s" };
-        writeln!(
-            f,
-            "import refused, nothing was written ({} problem{plural}):",
-            self.total
-        )?;
+        writeln!(f, "import refused, nothing was written ({} problem{plural}):", self.total)?;
         for problem in &self.problems {
             writeln!(f, "  {}", problem.error)?;
-            let stored = problem
-                .stored_entry
-                .as_ref()
-                .and_then(|id| self.stored_versions.iter().find(|(s, _)| s == id));
+            let stored =
+                problem.stored_entry.as_ref().and_then(|id| self.stored_versions.iter().find(|(s, _)| s == id));
             if let Some((_, version)) = stored {
                 writeln!(f, "  stored:\n    {version}")?;
             }
@@ -97,9 +91,7 @@ impl Store {
         let state = load_state(&mut tx).await?;
         let mut refusal = Refusal::default();
         let plan = plan_registry(&state, &registry, &mut refusal);
-        let total_rows = journal_csv
-            .as_deref()
-            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
+        let total_rows = journal_csv.as_deref().map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
         // A load larger than the ledger itself is cheaper with the posting index rebuilt once
         // at the end than maintained row by row (PostgreSQL: 2×). Readers of `postings` wait
         // for such an import to commit; small imports keep the index.
@@ -122,18 +114,13 @@ impl Store {
             });
         }
         let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<NewEntry>>(BATCHES_IN_FLIGHT);
-        let checking = tokio::task::spawn_blocking(move || {
-            check_journal(journal_csv, checker, refusal, sender)
-        });
+        let checking = tokio::task::spawn_blocking(move || check_journal(journal_csv, checker, refusal, sender));
         let mut accounts = AccountNumbers::load(&mut tx).await?;
         let mut chain = Chain::load(&mut tx).await?;
         let mut written = |rows: &[EntryRow<'_>]| {
             outcome.entries += rows.len();
             outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
-            progress(
-                outcome.postings as u64,
-                total_rows.max(outcome.postings as u64),
-            );
+            progress(outcome.postings as u64, total_rows.max(outcome.postings as u64));
         };
         match &mut tx {
             Tx::Sqlite(t) => {
@@ -145,15 +132,11 @@ impl Store {
                     written(&rows);
                 }
             }
-            Tx::Postgres(t) => {
-                copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?
-            }
+            Tx::Postgres(t) => copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?,
         }
         let checked = checking.await.expect("the journal checker does not panic");
         if checked.refusal.total > 0 {
-            return Err(StoreError::Refused(
-                refused(&mut tx, checked.refusal).await?,
-            ));
+            return Err(StoreError::Refused(refused(&mut tx, checked.refusal).await?));
         }
         outcome.already_stored = checked.already_stored;
         if bulk {
@@ -172,9 +155,7 @@ impl Store {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE")
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
                 Tx::Postgres(tx)
             }
         })
@@ -208,9 +189,7 @@ fn check_journal(
                     Ok(_) => {}
                     Err(problem) => refusal.push(problem.error, problem.stored_entry),
                 }
-                if batch.len() == ENTRIES_PER_BATCH
-                    && sender.blocking_send(std::mem::take(&mut batch)).is_err()
-                {
+                if batch.len() == ENTRIES_PER_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
                     break; // the writer stopped on an error of its own
                 }
             }
@@ -219,30 +198,17 @@ fn check_journal(
     if refusal.total == 0 && !batch.is_empty() {
         let _ = sender.blocking_send(batch);
     }
-    CheckResult {
-        refusal,
-        already_stored: checker.already_stored(),
-    }
+    CheckResult { refusal, already_stored: checker.already_stored() }
 }
 
 /// The refusal with the stored versions of the entries the files contradict.
 async fn refused(tx: &mut Tx, refusal: Refusal) -> Result<ImportRefused, StoreError> {
     let mut stored_versions = Vec::new();
-    for id in refusal
-        .problems
-        .iter()
-        .filter_map(|p| p.stored_entry.clone())
-    {
-        let version = load_entry(tx, &id)
-            .await?
-            .map_or_else(|| "(missing)".to_owned(), |e| e.describe());
+    for id in refusal.problems.iter().filter_map(|p| p.stored_entry.clone()) {
+        let version = load_entry(tx, &id).await?.map_or_else(|| "(missing)".to_owned(), |e| e.describe());
         stored_versions.push((id, version));
     }
-    Ok(ImportRefused {
-        problems: refusal.problems,
-        total: refusal.total,
-        stored_versions,
-    })
+    Ok(ImportRefused { problems: refusal.problems, total: refusal.total, stored_versions })
 }
 
 struct EntryRow<'a> {
@@ -260,19 +226,12 @@ struct AccountNumbers {
 
 impl AccountNumbers {
     async fn load(tx: &mut Tx) -> Result<AccountNumbers, StoreError> {
-        let stored: Vec<(i64, String)> = dispatch!(Tx, tx, |t| sqlx::query_as(
-            "SELECT account_id, account FROM accounts"
-        )
-        .fetch_all(&mut **t)
-        .await?);
+        let stored: Vec<(i64, String)> =
+            dispatch!(Tx, tx, |t| sqlx::query_as("SELECT account_id, account FROM accounts")
+                .fetch_all(&mut **t)
+                .await?);
         let last_id = stored.iter().map(|(id, _)| *id).max().unwrap_or(0);
-        Ok(AccountNumbers {
-            ids: stored
-                .into_iter()
-                .map(|(id, account)| (account, id))
-                .collect(),
-            last_id,
-        })
+        Ok(AccountNumbers { ids: stored.into_iter().map(|(id, account)| (account, id)).collect(), last_id })
     }
 
     /// Numbers the accounts of `batch` not seen before and returns them, for storing.
@@ -307,12 +266,7 @@ impl Chain {
             .map(|new| {
                 self.seq += 1;
                 self.head = chain_hash(&self.head, &new.content_hash);
-                EntryRow {
-                    seq: self.seq,
-                    entry: &new.stored,
-                    content_hash: new.content_hash,
-                    chain_hash: self.head,
-                }
+                EntryRow { seq: self.seq, entry: &new.stored, content_hash: new.content_hash, chain_hash: self.head }
             })
             .collect()
     }
@@ -336,9 +290,7 @@ async fn insert_accounts(
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
 async fn chain_head(tx: &mut Tx) -> Result<(i64, Hash), StoreError> {
     let head: Option<(i64, Vec<u8>)> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as("SELECT seq, chain_hash FROM entries ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut **t)
-            .await?
+        sqlx::query_as("SELECT seq, chain_hash FROM entries ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **t).await?
     });
     match head {
         None => Ok((0, GENESIS)),
@@ -420,18 +372,9 @@ async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
         // A city registers hundreds of thousands of units at once: COPY them.
         let mut data = String::new();
         for u in units {
-            let (id, building, owner) = (
-                copy_text(&u.unit_id),
-                copy_text(&u.building_id),
-                copy_text(&u.owner),
-            );
-            writeln!(
-                data,
-                "{id}\t{building}\t{}\t{}\t{owner}",
-                u.floor_area.centi_m2(),
-                u.unit_use.as_str()
-            )
-            .expect("writing to a String");
+            let (id, building, owner) = (copy_text(&u.unit_id), copy_text(&u.building_id), copy_text(&u.owner));
+            writeln!(data, "{id}\t{building}\t{}\t{}\t{owner}", u.floor_area.centi_m2(), u.unit_use.as_str())
+                .expect("writing to a String");
         }
         return copy_in(
             t,
@@ -489,21 +432,11 @@ async fn insert_entries(
     query.execute(&mut **t).await?;
     let postings: Vec<(i64, i64, &ledger_core::audit::StoredPosting)> = rows
         .iter()
-        .flat_map(|r| {
-            r.entry
-                .postings
-                .iter()
-                .enumerate()
-                .map(move |(i, p)| (r.seq, i as i64 + 1, p))
-        })
+        .flat_map(|r| r.entry.postings.iter().enumerate().map(move |(i, p)| (r.seq, i as i64 + 1, p)))
         .collect();
     for chunk in postings.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            false,
-            "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)",
-            6,
-            chunk.len(),
-        );
+        let sql =
+            insert_sql(false, "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)", 6, chunk.len());
         let mut query = sqlx::query(&sql);
         for (seq, line_no, p) in chunk {
             query = query
@@ -532,7 +465,8 @@ async fn copy_stream(
     let mut entries = String::new();
     let mut new_accounts = String::new();
     let mut data = String::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
-    let mut copy = t.copy_in_raw("COPY postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo) FROM STDIN").await?;
+    let mut copy =
+        t.copy_in_raw("COPY postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo) FROM STDIN").await?;
     while let Some(batch) = batches.recv().await {
         for (id, account) in accounts.assign(&batch) {
             writeln!(new_accounts, "{id}\t{}", copy_text(&account)).expect("writing to a String");
@@ -540,10 +474,7 @@ async fn copy_stream(
         let rows = chain.number(&batch);
         for r in &rows {
             let e = r.entry;
-            let reverses = e
-                .reverses
-                .as_deref()
-                .map_or_else(|| "\\N".to_owned(), copy_text);
+            let reverses = e.reverses.as_deref().map_or_else(|| "\\N".to_owned(), copy_text);
             let (content, chained) = (hex::encode(r.content_hash), hex::encode(r.chain_hash));
             writeln!(
                 entries,
@@ -576,13 +507,13 @@ async fn copy_stream(
     }
     copy.send(data.as_bytes()).await?;
     copy.finish().await?;
-    copy_in(t, "COPY entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash) FROM STDIN", entries.as_bytes()).await?;
     copy_in(
         t,
-        "COPY accounts (account_id, account) FROM STDIN",
-        new_accounts.as_bytes(),
+        "COPY entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash) FROM STDIN",
+        entries.as_bytes(),
     )
     .await?;
+    copy_in(t, "COPY accounts (account_id, account) FROM STDIN", new_accounts.as_bytes()).await?;
     Ok(())
 }
 

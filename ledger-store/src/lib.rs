@@ -18,9 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
 pub use import::{ImportOutcome, ImportRefused};
@@ -95,10 +93,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let open_error = |reason| StoreError::Open {
-            url: url.to_owned(),
-            reason,
-        };
+        let open_error = |reason| StoreError::Open { url: url.to_owned(), reason };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(open_error)?
@@ -126,10 +121,7 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.to_owned()));
         };
-        let store = Store {
-            pool,
-            url: url.to_owned(),
-        };
+        let store = Store { pool, url: url.to_owned() };
         schema::migrate(&store.pool).await?;
         Ok(store)
     }

@@ -4,37 +4,31 @@ use std::collections::HashMap;
 
 use ledger_core::audit::{Break, ChainVerifier, Hash, StoredEntry, StoredPosting};
 use ledger_core::import::StoredState;
+use ledger_core::interchange::Located;
+use ledger_core::recon::{ChunkFacts, CityIndex, JournalFacts, PostingIn};
 use ledger_core::registry::{Building, Estate, FloorArea, Unit, UnitUse};
-use ledger_core::{Date, Money};
+use ledger_core::{Date, EntryKind, Money};
 use serde::Serialize;
 
-use crate::{dispatch, Store, StoreError, Tx};
+use crate::{dispatch, Pool, Store, StoreError, Tx};
 
 /// Entries read per page while verifying, bounding memory on a city-sized ledger.
 const VERIFY_PAGE_ENTRIES: i64 = 20_000;
 
 pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
-    bytes.try_into().map_err(|b: Vec<u8>| {
-        StoreError::Corrupt(format!("a stored hash has {} bytes, expected 32", b.len()))
-    })
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| StoreError::Corrupt(format!("a stored hash has {} bytes, expected 32", b.len())))
 }
 
 type UnitRow = (String, String, i64, String, String);
 
-fn unit_from_row(
-    (unit_id, building_id, area, unit_use, owner): UnitRow,
-) -> Result<Unit, StoreError> {
+fn unit_from_row((unit_id, building_id, area, unit_use, owner): UnitRow) -> Result<Unit, StoreError> {
     let floor_area = FloorArea::from_centi_m2(area)
         .ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` has floor area {area}")))?;
     let unit_use = UnitUse::parse(&unit_use)
         .ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` has use `{unit_use}`")))?;
-    Ok(Unit {
-        unit_id,
-        building_id,
-        floor_area,
-        unit_use,
-        owner,
-    })
+    Ok(Unit { unit_id, building_id, floor_area, unit_use, owner })
 }
 
 /// Everything an import must be checked against, read inside the import's transaction.
@@ -45,77 +39,39 @@ pub(crate) async fn load_state(tx: &mut Tx) -> Result<StoredState, StoreError> {
         Vec<UnitRow>,
         Vec<(String, Vec<u8>)>,
     ) = dispatch!(Tx, tx, |t| (
-        sqlx::query_as(
-            "SELECT estate_id, name, district, street_office, property_company FROM estates"
-        )
-        .fetch_all(&mut **t)
-        .await?,
+        sqlx::query_as("SELECT estate_id, name, district, street_office, property_company FROM estates")
+            .fetch_all(&mut **t)
+            .await?,
         sqlx::query_as("SELECT building_id, estate_id, name, floors, has_elevator FROM buildings")
             .fetch_all(&mut **t)
             .await?,
-        sqlx::query_as(
-            "SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units"
-        )
-        .fetch_all(&mut **t)
-        .await?,
-        sqlx::query_as("SELECT entry_id, content_hash FROM entries")
+        sqlx::query_as("SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units")
             .fetch_all(&mut **t)
             .await?,
+        sqlx::query_as("SELECT entry_id, content_hash FROM entries").fetch_all(&mut **t).await?,
     ));
     let mut state = StoredState::default();
     for (estate_id, name, district, street_office, property_company) in estates {
-        state.estates.insert(
-            estate_id.clone(),
-            Estate {
-                estate_id,
-                name,
-                district,
-                street_office,
-                property_company,
-            },
-        );
+        state.estates.insert(estate_id.clone(), Estate { estate_id, name, district, street_office, property_company });
     }
     for (building_id, estate_id, name, floors, has_elevator) in buildings {
-        let floors = u16::try_from(floors).map_err(|_| {
-            StoreError::Corrupt(format!("building `{building_id}` has {floors} floors"))
-        })?;
-        state.buildings.insert(
-            building_id.clone(),
-            Building {
-                building_id,
-                estate_id,
-                name,
-                floors,
-                has_elevator,
-            },
-        );
+        let floors = u16::try_from(floors)
+            .map_err(|_| StoreError::Corrupt(format!("building `{building_id}` has {floors} floors")))?;
+        state.buildings.insert(building_id.clone(), Building { building_id, estate_id, name, floors, has_elevator });
     }
     for row in units {
         let unit = unit_from_row(row)?;
         state.units.insert(unit.unit_id.clone(), unit);
     }
-    state.entry_hashes = hashes
-        .into_iter()
-        .map(|(id, hash)| Ok((id, to_hash(hash)?)))
-        .collect::<Result<HashMap<_, _>, StoreError>>()?;
+    state.entry_hashes =
+        hashes.into_iter().map(|(id, hash)| Ok((id, to_hash(hash)?))).collect::<Result<HashMap<_, _>, StoreError>>()?;
     Ok(state)
 }
 
-type EntryHeader = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Vec<u8>,
-    Vec<u8>,
-);
+type EntryHeader = (i64, String, String, String, Option<String>, Vec<u8>, Vec<u8>);
 type PostingRow = (i64, String, i64, i64, String);
 
-fn stored_entry(
-    (_, entry_id, date, kind, reverses, _, _): &EntryHeader,
-    postings: Vec<StoredPosting>,
-) -> StoredEntry {
+fn stored_entry((_, entry_id, date, kind, reverses, _, _): &EntryHeader, postings: Vec<StoredPosting>) -> StoredEntry {
     StoredEntry {
         entry_id: entry_id.clone(),
         date: date.clone(),
@@ -126,19 +82,11 @@ fn stored_entry(
 }
 
 fn stored_posting((_, account, debit_fen, credit_fen, memo): PostingRow) -> StoredPosting {
-    StoredPosting {
-        account,
-        debit_fen,
-        credit_fen,
-        memo,
-    }
+    StoredPosting { account, debit_fen, credit_fen, memo }
 }
 
 /// One stored entry with its postings, as stored.
-pub(crate) async fn load_entry(
-    tx: &mut Tx,
-    entry_id: &str,
-) -> Result<Option<StoredEntry>, StoreError> {
+pub(crate) async fn load_entry(tx: &mut Tx, entry_id: &str) -> Result<Option<StoredEntry>, StoreError> {
     let (header, postings): (Option<EntryHeader>, Vec<PostingRow>) = dispatch!(Tx, tx, |t| {
         let header: Option<EntryHeader> =
             sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE entry_id = $1").bind(entry_id).fetch_optional(&mut **t).await?;
@@ -190,11 +138,7 @@ pub struct ChainBreak {
 impl Store {
     /// The unit sub-ledger balance of a unit, building, estate or the city, optionally as of
     /// the end of a date. Returns `None` when the unit, building or estate is not registered.
-    pub async fn balance(
-        &self,
-        scope: &BalanceScope,
-        as_of: Option<Date>,
-    ) -> Result<Option<Balance>, StoreError> {
+    pub async fn balance(&self, scope: &BalanceScope, as_of: Option<Date>) -> Result<Option<Balance>, StoreError> {
         const SUM: &str = "SELECT CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) FROM postings p JOIN entries e ON e.seq = p.entry_seq JOIN accounts a ON a.account_id = p.account_id WHERE e.entry_date <= $2 AND ";
         let (count_sql, filter) = match scope {
             BalanceScope::Unit(_) => ("SELECT COUNT(*) FROM units WHERE unit_id = $1", "a.account = 'unit:' || $1"),
@@ -209,85 +153,56 @@ impl Store {
             BalanceScope::City => ("SELECT COUNT(*) FROM units WHERE $1 = $1", "a.account LIKE 'unit:%' AND $1 = $1"),
         };
         let id = match scope {
-            BalanceScope::Unit(id) | BalanceScope::Building(id) | BalanceScope::Estate(id) => {
-                id.as_str()
-            }
+            BalanceScope::Unit(id) | BalanceScope::Building(id) | BalanceScope::Estate(id) => id.as_str(),
             BalanceScope::City => "",
         };
         let exists_sql = match scope {
             BalanceScope::Unit(_) | BalanceScope::City => None,
-            BalanceScope::Building(_) => {
-                Some("SELECT COUNT(*) FROM buildings WHERE building_id = $1")
-            }
+            BalanceScope::Building(_) => Some("SELECT COUNT(*) FROM buildings WHERE building_id = $1"),
             BalanceScope::Estate(_) => Some("SELECT COUNT(*) FROM estates WHERE estate_id = $1"),
         };
         let as_of_text = as_of.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string());
         let sum_sql = format!("{SUM}{filter}");
-        let (exists, units, credits, debits): (i64, i64, i64, i64) =
-            dispatch!(Pool, &self.pool, |p| {
-                let units: i64 = sqlx::query_scalar(count_sql).bind(id).fetch_one(p).await?;
-                let exists: i64 = match exists_sql {
-                    Some(sql) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await?,
-                    None => units
-                        .min(1)
-                        .max(i64::from(matches!(scope, BalanceScope::City))),
-                };
-                let (credits, debits): (i64, i64) = sqlx::query_as(&sum_sql)
-                    .bind(id)
-                    .bind(as_of_text.as_str())
-                    .fetch_one(p)
-                    .await?;
-                (exists, units, credits, debits)
-            });
+        let (exists, units, credits, debits): (i64, i64, i64, i64) = dispatch!(Pool, &self.pool, |p| {
+            let units: i64 = sqlx::query_scalar(count_sql).bind(id).fetch_one(p).await?;
+            let exists: i64 = match exists_sql {
+                Some(sql) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await?,
+                None => units.min(1).max(i64::from(matches!(scope, BalanceScope::City))),
+            };
+            let (credits, debits): (i64, i64) =
+                sqlx::query_as(&sum_sql).bind(id).bind(as_of_text.as_str()).fetch_one(p).await?;
+            (exists, units, credits, debits)
+        });
         if exists == 0 {
             return Ok(None);
         }
         let (credits, debits) = (Money::from_fen(credits), Money::from_fen(debits));
-        let balance = credits
-            .checked_sub(debits)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Some(Balance {
-            scope: scope.clone(),
-            as_of,
-            units,
-            credits,
-            debits,
-            balance,
-        }))
+        let balance = credits.checked_sub(debits).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(Balance { scope: scope.clone(), as_of, units, credits, debits, balance }))
     }
 
     /// Recomputes every entry's content and chain hash in sequence order and names the first
     /// entry where the stored ledger no longer matches what was posted.
-    pub async fn verify(
-        &self,
-        progress: &(dyn Fn(u64, u64) + Sync),
-    ) -> Result<VerifyOutcome, StoreError> {
+    pub async fn verify(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<VerifyOutcome, StoreError> {
         let mut verifier = ChainVerifier::default();
         let mut after: i64 = 0;
-        let total: i64 = dispatch!(Pool, &self.pool, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM entries"
-        )
-        .fetch_one(p)
-        .await?);
+        let total: i64 =
+            dispatch!(Pool, &self.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(p).await?);
         loop {
-            let (headers, postings): (Vec<EntryHeader>, Vec<PostingRow>) = dispatch!(
-                Pool,
-                &self.pool,
-                |p| {
-                    let headers: Vec<EntryHeader> = sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2")
+            let (headers, postings): (Vec<EntryHeader>, Vec<PostingRow>) = dispatch!(Pool, &self.pool, |p| {
+                let headers: Vec<EntryHeader> = sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2")
                     .bind(after)
                     .bind(VERIFY_PAGE_ENTRIES)
                     .fetch_all(p)
                     .await?;
-                    let last = headers.last().map_or(after, |h| h.0);
-                    let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no")
+                let last = headers.last().map_or(after, |h| h.0);
+                let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no")
                     .bind(after)
                     .bind(last)
                     .fetch_all(p)
                     .await?;
-                    (headers, postings)
-                }
-            );
+                (headers, postings)
+            });
             let Some(last) = headers.last() else { break };
             after = last.0;
             let mut postings = postings.into_iter().peekable();
@@ -297,31 +212,20 @@ impl Store {
                     own.push(stored_posting(row));
                 }
                 let entry = stored_entry(header, own);
-                let checked = to_hash(header.5.clone())
-                    .and_then(|content| Ok((content, to_hash(header.6.clone())?)));
+                let checked = to_hash(header.5.clone()).and_then(|content| Ok((content, to_hash(header.6.clone())?)));
                 let result = match checked {
                     Ok((content, chain)) => verifier.check(header.0, &entry, &content, &chain),
                     Err(_) => Err(Break::ChainChanged),
                 };
                 if let Err(reason) = result {
                     let reason = match reason {
-                        Break::ContentChanged => {
-                            "its rows no longer match the content hash posted with it".to_owned()
+                        Break::ContentChanged => "its rows no longer match the content hash posted with it".to_owned(),
+                        Break::ChainChanged => "its chain hash does not follow from the entry before it".to_owned(),
+                        Break::SequenceGap { expected } => {
+                            format!("sequence jumps from {} to {}: an entry was removed", expected - 1, header.0)
                         }
-                        Break::ChainChanged => {
-                            "its chain hash does not follow from the entry before it".to_owned()
-                        }
-                        Break::SequenceGap { expected } => format!(
-                            "sequence jumps from {} to {}: an entry was removed",
-                            expected - 1,
-                            header.0
-                        ),
                     };
-                    let first_break = Some(ChainBreak {
-                        seq: header.0,
-                        entry_id: header.1.clone(),
-                        reason,
-                    });
+                    let first_break = Some(ChainBreak { seq: header.0, entry_id: header.1.clone(), reason });
                     return Ok(VerifyOutcome {
                         entries_checked: verifier.checked(),
                         head: hex::encode(verifier.head()),
@@ -331,10 +235,86 @@ impl Store {
             }
             progress(verifier.checked(), total as u64);
         }
-        Ok(VerifyOutcome {
-            entries_checked: verifier.checked(),
-            head: hex::encode(verifier.head()),
-            first_break: None,
-        })
+        Ok(VerifyOutcome { entries_checked: verifier.checked(), head: hex::encode(verifier.head()), first_break: None })
+    }
+}
+
+/// Entries read per page when folding the stored journal for reconciliation.
+const RECONCILE_PAGE_ENTRIES: i64 = 50_000;
+
+impl Store {
+    /// The registry and the stored journal (entries dated on or before `as_of`, if given),
+    /// folded exactly as `reconcile --dir` folds journal.csv.
+    pub async fn reconciliation_facts(
+        &self,
+        as_of: Option<Date>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<(CityIndex, JournalFacts), StoreError> {
+        let mut tx = match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        };
+        let state = load_state(&mut tx).await?;
+        tx.commit().await?;
+        fn sorted<T>(rows: HashMap<String, T>) -> Vec<Located<T>> {
+            let mut rows: Vec<(String, T)> = rows.into_iter().collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            rows.into_iter().map(|(_, value)| Located { line: 0, value }).collect()
+        }
+        let city = CityIndex::build(&sorted(state.estates), &sorted(state.buildings), &sorted(state.units))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut facts = JournalFacts::new(&city);
+        let as_of_text = as_of.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string());
+        let total: i64 =
+            dispatch!(Pool, &self.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(p).await?);
+        let mut after: i64 = 0;
+        loop {
+            let (headers, postings): (Vec<(i64, String, String, String)>, Vec<(i64, String, i64, i64)>) = dispatch!(
+                Pool,
+                &self.pool,
+                |p| {
+                    let headers: Vec<(i64, String, String, String)> = sqlx::query_as(
+                        "SELECT seq, entry_id, entry_date, kind FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(RECONCILE_PAGE_ENTRIES)
+                    .fetch_all(p)
+                    .await?;
+                    let last = headers.last().map_or(after, |h| h.0);
+                    let postings = sqlx::query_as(
+                    "SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen FROM postings p JOIN accounts a ON a.account_id = p.account_id \
+                     WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no",
+                )
+                .bind(after)
+                .bind(last)
+                .fetch_all(p)
+                .await?;
+                    (headers, postings)
+                }
+            );
+            let Some(last) = headers.last() else { break };
+            after = last.0;
+            let mut chunk = ChunkFacts::default();
+            let mut rows = postings.into_iter().peekable();
+            let mut own: Vec<(String, i64)> = Vec::new();
+            for (seq, entry_id, date, kind) in &headers {
+                own.clear();
+                while let Some((_, account, debit, credit)) = rows.next_if(|r| r.0 == *seq) {
+                    own.push((account, debit - credit));
+                }
+                if date.as_str() > as_of_text.as_str() {
+                    continue;
+                }
+                let date = Date::parse(date).map_err(|e| StoreError::Corrupt(format!("entry `{entry_id}`: {e}")))?;
+                let kind = EntryKind::parse(kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry `{entry_id}` has kind `{kind}`")))?;
+                let postings: Vec<PostingIn> =
+                    own.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }).collect();
+                chunk.add_entry(&city, entry_id, 0, date, kind, &postings);
+            }
+            facts.absorb(chunk);
+            progress(after as u64, total as u64);
+        }
+        Ok((city, facts))
     }
 }

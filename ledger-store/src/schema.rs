@@ -14,8 +14,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
     postgres: include_str!("migrations/0001_ledger.postgres.sql"),
 }];
 
-const CREATE_VERSIONS: &str =
-    "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
+const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
 
 pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     for migration in MIGRATIONS {
@@ -27,9 +26,7 @@ pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
             let mut tx = p.begin().await?;
             if matches!(pool, Pool::Postgres(_)) {
                 // Two processes opening a new database at once must not both create the schema.
-                sqlx::query("SELECT pg_advisory_xact_lock(31415926)")
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(31415926)").execute(&mut *tx).await?;
             }
             sqlx::raw_sql(CREATE_VERSIONS).execute(&mut *tx).await?;
             let applied: Option<i64> =

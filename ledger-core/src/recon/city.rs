@@ -1,0 +1,99 @@
+//! The registry as reconciliation needs it: dense indices instead of ids.
+
+use rustc_hash::FxHashMap;
+
+use crate::interchange::{InputError, Located, BUILDINGS_FILE, UNITS_FILE};
+use crate::registry::{Building, Estate, Unit};
+
+/// Estates, buildings and units numbered in file order, with the links between them checked.
+#[derive(Debug, Clone, Default)]
+pub struct CityIndex {
+    pub estate_ids: Vec<String>,
+    pub building_ids: Vec<String>,
+    pub building_estate: Vec<u32>,
+    pub unit_ids: Vec<String>,
+    pub unit_building: Vec<u32>,
+    unit_lookup: FxHashMap<Box<str>, u32>,
+}
+
+impl CityIndex {
+    /// Numbers the registry; a building or unit pointing at an unknown parent is an error of form.
+    pub fn build(
+        estates: &[Located<Estate>],
+        buildings: &[Located<Building>],
+        units: &[Located<Unit>],
+    ) -> Result<CityIndex, InputError> {
+        let estate_lookup: FxHashMap<&str, u32> =
+            estates.iter().enumerate().map(|(i, e)| (e.value.estate_id.as_str(), i as u32)).collect();
+        let mut building_lookup: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut city = CityIndex {
+            estate_ids: estates.iter().map(|e| e.value.estate_id.clone()).collect(),
+            ..CityIndex::default()
+        };
+        for (i, row) in buildings.iter().enumerate() {
+            let b = &row.value;
+            let estate = *estate_lookup.get(b.estate_id.as_str()).ok_or_else(|| {
+                unknown_parent(
+                    BUILDINGS_FILE,
+                    row.line,
+                    "estate_id",
+                    "building",
+                    &b.building_id,
+                    "estate",
+                    &b.estate_id,
+                )
+            })?;
+            building_lookup.insert(&b.building_id, i as u32);
+            city.building_ids.push(b.building_id.clone());
+            city.building_estate.push(estate);
+        }
+        city.unit_lookup.reserve(units.len());
+        for (i, row) in units.iter().enumerate() {
+            let u = &row.value;
+            let building = *building_lookup.get(u.building_id.as_str()).ok_or_else(|| {
+                unknown_parent(UNITS_FILE, row.line, "building_id", "unit", &u.unit_id, "building", &u.building_id)
+            })?;
+            city.unit_lookup.insert(u.unit_id.as_str().into(), i as u32);
+            city.unit_ids.push(u.unit_id.clone());
+            city.unit_building.push(building);
+        }
+        Ok(city)
+    }
+
+    pub fn unit(&self, unit_id: &str) -> Option<u32> {
+        self.unit_lookup.get(unit_id).copied()
+    }
+
+    pub fn units(&self) -> usize {
+        self.unit_ids.len()
+    }
+
+    /// The units of each building, in unit order.
+    pub fn units_by_building(&self) -> Vec<Vec<u32>> {
+        let mut by_building = vec![Vec::new(); self.building_ids.len()];
+        for (unit, &building) in self.unit_building.iter().enumerate() {
+            by_building[building as usize].push(unit as u32);
+        }
+        by_building
+    }
+}
+
+fn unknown_parent(
+    file: &str,
+    line: u64,
+    column: &str,
+    what: &str,
+    id: &str,
+    parent: &str,
+    parent_id: &str,
+) -> InputError {
+    InputError {
+        file: file.to_owned(),
+        line,
+        column: Some((2, column.to_owned())),
+        message: format!(
+            "{what} `{id}` points at {parent} `{parent_id}`, which is not in {}",
+            if parent == "estate" { "estates.csv" } else { "buildings.csv" }
+        ),
+    }
+}

@@ -1,0 +1,278 @@
+//! What the journal says, folded entry by entry into per-unit balances and the lists the
+//! report needs. Chunks of the journal are folded in parallel into [`ChunkFacts`] (sparse
+//! lists) and absorbed in file order into one [`JournalFacts`] (dense per unit), so the result
+//! does not depend on how the journal was cut.
+
+use crate::account::{is_valid_id, EntryKind};
+use crate::date::Date;
+use crate::recon::city::CityIndex;
+
+/// How a posting's account reads against the chart and the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountClass {
+    Unit(u32),
+    Bank,
+    /// `income:*`, `payable:*`, `suspense`: neither a unit nor the bank.
+    Other,
+    Invalid(&'static str),
+}
+
+pub const NOT_IN_CHART: &str = "account not in the chart of accounts";
+pub const UNKNOWN_UNIT: &str = "unit not in the registry";
+pub const BAD_IDENTIFIER: &str = "invalid identifier in account";
+
+pub fn classify_account(account: &str, city: &CityIndex) -> AccountClass {
+    match account {
+        "income:interest" | "income:common" | "suspense" => return AccountClass::Other,
+        _ => {}
+    }
+    let Some((prefix, id)) = account.split_once(':') else {
+        return AccountClass::Invalid(NOT_IN_CHART);
+    };
+    let class = match prefix {
+        "unit" => match city.unit(id) {
+            Some(unit) => return AccountClass::Unit(unit),
+            None => AccountClass::Invalid(UNKNOWN_UNIT),
+        },
+        "bank" => AccountClass::Bank,
+        "payable" => AccountClass::Other,
+        _ => return AccountClass::Invalid(NOT_IN_CHART),
+    };
+    if !is_valid_id(id) {
+        return AccountClass::Invalid(BAD_IDENTIFIER);
+    }
+    class
+}
+
+/// One posting as read: account text and amount, + debit, − credit.
+#[derive(Debug, Clone, Copy)]
+pub struct PostingIn<'a> {
+    pub account: &'a str,
+    pub signed_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankPosting {
+    pub entry: u32,
+    pub date: Date,
+    /// + money in (debit), − money out (credit).
+    pub signed_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unbalanced {
+    pub entry: u32,
+    pub debit_fen: i64,
+    pub credit_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub entry: u32,
+    pub account: String,
+    pub reason: &'static str,
+}
+
+/// A deposit entry's credit to one unit; the earliest by (date, entry_id) is the first deposit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepositCredit {
+    pub unit: u32,
+    pub date: Date,
+    pub entry: u32,
+    pub fen: i64,
+}
+
+/// Entry ids, kept in one buffer: millions of entries, no allocation each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryIds {
+    text: String,
+    ends: Vec<u32>,
+    lines: Vec<u64>,
+}
+
+impl EntryIds {
+    fn push(&mut self, id: &str, line: u64) -> u32 {
+        self.text.push_str(id);
+        self.ends.push(u32::try_from(self.text.len()).expect("entry ids fit in 4 GiB"));
+        self.lines.push(line);
+        (self.ends.len() - 1) as u32
+    }
+
+    pub fn get(&self, entry: u32) -> &str {
+        let i = entry as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn line(&self, entry: u32) -> u64 {
+        self.lines[entry as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn append(&mut self, other: EntryIds) {
+        let base = self.text.len() as u32;
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.lines.extend(other.lines);
+    }
+}
+
+/// The facts of one chunk of the journal, with entry numbers local to the chunk.
+#[derive(Debug, Default)]
+pub struct ChunkFacts {
+    pub entries: u64,
+    pub postings: u64,
+    ids: EntryIds,
+    /// (unit, credits − debits) of every unit posting of a valid entry.
+    unit_changes: Vec<(u32, i64)>,
+    deposits: Vec<DepositCredit>,
+    bank: Vec<BankPosting>,
+    unbalanced: Vec<Unbalanced>,
+    invalid: Vec<Invalid>,
+    bank_book_fen: i128,
+    others_fen: i128,
+    // Reused between entries.
+    classes: Vec<AccountClass>,
+}
+
+impl ChunkFacts {
+    /// Folds one entry in. Unbalanced entries and entries with an invalid posting are listed
+    /// and take no further part.
+    pub fn add_entry(
+        &mut self,
+        city: &CityIndex,
+        entry_id: &str,
+        line: u64,
+        date: Date,
+        kind: EntryKind,
+        postings: &[PostingIn<'_>],
+    ) {
+        self.entries += 1;
+        self.postings += postings.len() as u64;
+        let entry = self.ids.push(entry_id, line);
+        self.classes.clear();
+        let mut valid = true;
+        let (mut debit_fen, mut credit_fen) = (0i64, 0i64);
+        for p in postings {
+            let class = classify_account(p.account, city);
+            if let AccountClass::Invalid(reason) = class {
+                self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason });
+                valid = false;
+            }
+            self.classes.push(class);
+            if p.signed_fen > 0 {
+                debit_fen = debit_fen.saturating_add(p.signed_fen);
+            } else {
+                credit_fen = credit_fen.saturating_add(-p.signed_fen);
+            }
+        }
+        if debit_fen != credit_fen {
+            self.unbalanced.push(Unbalanced { entry, debit_fen, credit_fen });
+            valid = false;
+        }
+        if valid {
+            self.apply(entry, date, kind, postings);
+        }
+    }
+
+    fn apply(&mut self, entry: u32, date: Date, kind: EntryKind, postings: &[PostingIn<'_>]) {
+        let deposits_from = self.deposits.len();
+        for (p, class) in postings.iter().zip(&self.classes) {
+            match *class {
+                AccountClass::Unit(unit) => {
+                    self.unit_changes.push((unit, -p.signed_fen));
+                    if kind == EntryKind::Deposit && p.signed_fen < 0 {
+                        match self.deposits[deposits_from..].iter_mut().find(|d| d.unit == unit) {
+                            Some(d) => d.fen -= p.signed_fen,
+                            None => self.deposits.push(DepositCredit { unit, date, entry, fen: -p.signed_fen }),
+                        }
+                    }
+                }
+                AccountClass::Bank => {
+                    self.bank.push(BankPosting { entry, date, signed_fen: p.signed_fen });
+                    self.bank_book_fen += i128::from(p.signed_fen);
+                }
+                AccountClass::Other => self.others_fen -= i128::from(p.signed_fen),
+                AccountClass::Invalid(_) => unreachable!("invalid entries are not applied"),
+            }
+        }
+    }
+}
+
+/// The whole journal's facts, per unit and in lists, with entries numbered in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalFacts {
+    pub entries: u64,
+    pub postings: u64,
+    pub ids: EntryIds,
+    /// Ledger balance (credits − debits) of every registry unit, by unit number.
+    pub unit_balance_fen: Vec<i64>,
+    /// The first deposit of every unit that has one.
+    pub first_deposit: Vec<Option<DepositCredit>>,
+    pub bank: Vec<BankPosting>,
+    pub unbalanced: Vec<Unbalanced>,
+    pub invalid: Vec<Invalid>,
+    pub bank_book_fen: i128,
+    /// Credits − debits of every account that is neither the bank nor a unit.
+    pub others_fen: i128,
+    /// Set when a unit's balance left the range of `i64` fen.
+    pub overflow: bool,
+}
+
+impl JournalFacts {
+    pub fn new(city: &CityIndex) -> JournalFacts {
+        JournalFacts {
+            entries: 0,
+            postings: 0,
+            ids: EntryIds::default(),
+            unit_balance_fen: vec![0; city.units()],
+            first_deposit: vec![None; city.units()],
+            bank: Vec::new(),
+            unbalanced: Vec::new(),
+            invalid: Vec::new(),
+            bank_book_fen: 0,
+            others_fen: 0,
+            overflow: false,
+        }
+    }
+
+    /// Adds the next chunk of the journal, in file order.
+    pub fn absorb(&mut self, chunk: ChunkFacts) {
+        let base = self.ids.len() as u32;
+        self.entries += chunk.entries;
+        self.postings += chunk.postings;
+        for (unit, fen) in chunk.unit_changes {
+            let balance = &mut self.unit_balance_fen[unit as usize];
+            match balance.checked_add(fen) {
+                Some(sum) => *balance = sum,
+                None => self.overflow = true,
+            }
+        }
+        self.ids.append(chunk.ids);
+        for mut deposit in chunk.deposits {
+            deposit.entry += base;
+            let slot = &mut self.first_deposit[deposit.unit as usize];
+            let earlier = match slot {
+                None => true,
+                Some(current) => {
+                    (deposit.date, self.ids.get(deposit.entry)) < (current.date, self.ids.get(current.entry))
+                }
+            };
+            if earlier {
+                *slot = Some(deposit);
+            }
+        }
+        self.bank.extend(chunk.bank.into_iter().map(|b| BankPosting { entry: b.entry + base, ..b }));
+        self.unbalanced.extend(chunk.unbalanced.into_iter().map(|u| Unbalanced { entry: u.entry + base, ..u }));
+        self.invalid.extend(chunk.invalid.into_iter().map(|i| Invalid { entry: i.entry + base, ..i }));
+        self.bank_book_fen += chunk.bank_book_fen;
+        self.others_fen += chunk.others_fen;
+    }
+}

@@ -1,0 +1,481 @@
+//! Reconciliation (对账): the ledger against the bank, unit by unit and line by line (SPEC §3).
+//!
+//! The journal is first folded into [`JournalFacts`] (see [`scan`] for files, or
+//! [`ChunkFacts::add_entry`] for any other source). [`reconcile`] then compares every unit with
+//! the bank's balance building by building in parallel, rolls buildings up into estates and the
+//! city, and matches the bank statement. With `parallel` false it does the same work
+//! sequentially; the two reports are equal, which a property test checks.
+
+pub mod city;
+pub mod facts;
+pub mod matching;
+pub mod scan;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use thiserror::Error;
+
+pub use city::CityIndex;
+pub use facts::{ChunkFacts, JournalFacts, PostingIn};
+
+use crate::date::Date;
+use crate::interchange::{InputError, Located, StatementLine, UnitBalance, JOURNAL_FILE};
+use crate::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ReconError {
+    #[error("{0}")]
+    Input(#[from] InputError),
+    #[error("amount overflow: {0} exceeds the largest representable amount")]
+    Overflow(&'static str),
+}
+
+/// The reconciliation report; field names and order are the SPEC's contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub unbalanced_entries: Vec<UnbalancedEntry>,
+    pub invalid_postings: Vec<InvalidPosting>,
+    pub unit_mismatches: Vec<UnitMismatch>,
+    pub units_missing_in_bank: Vec<UnitMissingInBank>,
+    pub units_unknown_to_registry: Vec<UnitUnknownToRegistry>,
+    pub overdrawn_units: Vec<OverdrawnUnit>,
+    pub topup_required: Vec<TopupRequired>,
+    pub buildings: Vec<BuildingRollup>,
+    pub estates: Vec<EstateRollup>,
+    pub bank_reconciliation: Option<BankReconciliation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub units: usize,
+    pub buildings: usize,
+    pub estates: usize,
+    pub entries: u64,
+    pub postings: u64,
+    pub unit_ledger_total: Money,
+    pub unit_bank_total: Option<Money>,
+    pub book_bank_balance: Money,
+    pub control_difference: Money,
+    pub discrepancies: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnbalancedEntry {
+    pub entry_id: String,
+    pub debit: Money,
+    pub credit: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidPosting {
+    pub entry_id: String,
+    pub account: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitMismatch {
+    pub unit_id: String,
+    pub building_id: String,
+    pub estate_id: String,
+    pub ledger: Money,
+    pub bank: Money,
+    pub difference: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitMissingInBank {
+    pub unit_id: String,
+    pub ledger: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitUnknownToRegistry {
+    pub unit_id: String,
+    pub bank: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdrawnUnit {
+    pub unit_id: String,
+    pub balance: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopupRequired {
+    pub unit_id: String,
+    pub balance: Money,
+    pub first_deposit: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildingRollup {
+    pub building_id: String,
+    pub estate_id: String,
+    pub units: usize,
+    pub ledger: Money,
+    pub bank: Option<Money>,
+    pub mismatched_units: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EstateRollup {
+    pub estate_id: String,
+    pub units: usize,
+    pub ledger: Money,
+    pub bank: Option<Money>,
+    pub mismatched_units: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankReconciliation {
+    pub matched: usize,
+    pub unmatched_ledger: Vec<UnmatchedLedger>,
+    pub unmatched_statement: Vec<UnmatchedStatement>,
+    pub book_total: Money,
+    pub statement_total: Money,
+    pub difference: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedLedger {
+    pub entry_id: String,
+    pub date: Date,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedStatement {
+    pub txn_id: String,
+    pub date: Date,
+    pub amount: Money,
+}
+
+impl Report {
+    /// How many discrepancies of each kind, in the SPEC's order (health notices excluded).
+    pub fn discrepancy_counts(&self) -> [(&'static str, usize); 7] {
+        let bank = self.bank_reconciliation.as_ref();
+        [
+            ("unbalanced entries", self.unbalanced_entries.len()),
+            ("invalid postings", self.invalid_postings.len()),
+            ("unit mismatches", self.unit_mismatches.len()),
+            ("units missing in bank", self.units_missing_in_bank.len()),
+            ("units unknown to registry", self.units_unknown_to_registry.len()),
+            ("unmatched ledger postings", bank.map_or(0, |b| b.unmatched_ledger.len())),
+            ("unmatched statement lines", bank.map_or(0, |b| b.unmatched_statement.len())),
+        ]
+    }
+}
+
+/// The bank's files, when given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BankFiles<'a> {
+    pub unit_balances: Option<&'a [Located<UnitBalance>]>,
+    pub statement: Option<&'a [Located<StatementLine>]>,
+}
+
+fn money(fen: i128, what: &'static str) -> Result<Money, ReconError> {
+    i64::try_from(fen).map(Money::from_fen).map_err(|_| ReconError::Overflow(what))
+}
+
+/// Refuses a journal in which one `entry_id` heads two separate groups of rows.
+pub fn check_split_entries(facts: &JournalFacts) -> Result<(), InputError> {
+    let mut by_id: Vec<u32> = (0..facts.ids.len() as u32).collect();
+    by_id.par_sort_unstable_by(|&a, &b| facts.ids.get(a).cmp(facts.ids.get(b)).then(a.cmp(&b)));
+    let first_repeat = by_id
+        .windows(2)
+        .filter(|w| facts.ids.get(w[0]) == facts.ids.get(w[1]))
+        .map(|w| (facts.ids.line(w[1]), w[0], w[1]))
+        .min();
+    match first_repeat {
+        None => Ok(()),
+        Some((line, first, _)) => Err(InputError {
+            file: JOURNAL_FILE.to_owned(),
+            line,
+            column: Some((1, "entry_id".to_owned())),
+            message: format!(
+                "entry `{}` is split: its rows began at line {} and must be adjacent",
+                facts.ids.get(first),
+                facts.ids.line(first)
+            ),
+        }),
+    }
+}
+
+/// Per-unit comparison result within one building.
+#[derive(Default)]
+struct BuildingOutcome {
+    rollup_ledger: i128,
+    rollup_bank: i128,
+    mismatched: usize,
+    units: usize,
+    mismatches: Vec<UnitMismatch>,
+    missing: Vec<UnitMissingInBank>,
+    overdrawn: Vec<OverdrawnUnit>,
+    topup: Vec<TopupRequired>,
+}
+
+/// Reconciles the folded journal against the bank's files.
+pub fn reconcile(
+    city: &CityIndex,
+    facts: &JournalFacts,
+    bank: BankFiles<'_>,
+    parallel: bool,
+) -> Result<Report, ReconError> {
+    if facts.overflow {
+        return Err(ReconError::Overflow("a unit's balance"));
+    }
+    let bank_balances = bank_balances_by_unit(city, bank.unit_balances);
+    let units_by_building = city.units_by_building();
+    let compare = |building: usize| {
+        compare_building(
+            city,
+            facts,
+            bank_balances.as_ref().map(|b| b.0.as_slice()),
+            building,
+            &units_by_building[building],
+        )
+    };
+    let outcomes: Vec<BuildingOutcome> = if parallel {
+        (0..units_by_building.len()).into_par_iter().map(compare).collect()
+    } else {
+        (0..units_by_building.len()).map(compare).collect()
+    };
+    let has_bank = bank_balances.is_some();
+    let mut report = Report {
+        summary: Summary {
+            units: city.units(),
+            buildings: city.building_ids.len(),
+            estates: city.estate_ids.len(),
+            entries: facts.entries,
+            postings: facts.postings,
+            unit_ledger_total: Money::ZERO,
+            unit_bank_total: None,
+            book_bank_balance: money(facts.bank_book_fen, "the bank book balance")?,
+            control_difference: money(
+                facts.bank_book_fen
+                    - (facts.others_fen + facts.unit_balance_fen.iter().map(|&b| i128::from(b)).sum::<i128>()),
+                "the control difference",
+            )?,
+            discrepancies: 0,
+        },
+        unbalanced_entries: facts
+            .unbalanced
+            .iter()
+            .map(|u| UnbalancedEntry {
+                entry_id: facts.ids.get(u.entry).to_owned(),
+                debit: Money::from_fen(u.debit_fen),
+                credit: Money::from_fen(u.credit_fen),
+            })
+            .collect(),
+        invalid_postings: facts
+            .invalid
+            .iter()
+            .map(|i| InvalidPosting {
+                entry_id: facts.ids.get(i.entry).to_owned(),
+                account: i.account.clone(),
+                reason: i.reason.to_owned(),
+            })
+            .collect(),
+        unit_mismatches: Vec::new(),
+        units_missing_in_bank: Vec::new(),
+        units_unknown_to_registry: bank_balances.as_ref().map(|b| b.1.clone()).unwrap_or_default(),
+        overdrawn_units: Vec::new(),
+        topup_required: Vec::new(),
+        buildings: Vec::new(),
+        estates: Vec::new(),
+        bank_reconciliation: None,
+    };
+    roll_up(city, outcomes, has_bank, &mut report)?;
+    if let Some(lines) = bank.statement {
+        report.bank_reconciliation = Some(reconcile_statement(facts, lines, parallel)?);
+    }
+    sort_lists(&mut report);
+    report.summary.discrepancies = report.discrepancy_counts().iter().map(|(_, n)| n).sum();
+    Ok(report)
+}
+
+type BankBalances = (Vec<Option<i64>>, Vec<UnitUnknownToRegistry>);
+
+fn bank_balances_by_unit(city: &CityIndex, rows: Option<&[Located<UnitBalance>]>) -> Option<BankBalances> {
+    let rows = rows?;
+    let mut by_unit = vec![None; city.units()];
+    let mut unknown = Vec::new();
+    for row in rows {
+        match city.unit(&row.value.unit_id) {
+            Some(unit) => by_unit[unit as usize] = Some(row.value.balance.fen()),
+            None => unknown.push(UnitUnknownToRegistry { unit_id: row.value.unit_id.clone(), bank: row.value.balance }),
+        }
+    }
+    Some((by_unit, unknown))
+}
+
+fn compare_building(
+    city: &CityIndex,
+    facts: &JournalFacts,
+    bank: Option<&[Option<i64>]>,
+    building: usize,
+    units: &[u32],
+) -> BuildingOutcome {
+    let mut out = BuildingOutcome { units: units.len(), ..BuildingOutcome::default() };
+    let estate_id = &city.estate_ids[city.building_estate[building] as usize];
+    for &unit in units {
+        let u = unit as usize;
+        let ledger_fen = facts.unit_balance_fen[u];
+        let ledger = Money::from_fen(ledger_fen);
+        out.rollup_ledger += i128::from(ledger_fen);
+        let unit_id = || city.unit_ids[u].clone();
+        if let Some(bank) = bank {
+            match bank[u] {
+                Some(bank_fen) => {
+                    out.rollup_bank += i128::from(bank_fen);
+                    if bank_fen != ledger_fen {
+                        out.mismatched += 1;
+                        let (building_id, estate_id) = (city.building_ids[building].clone(), estate_id.clone());
+                        let difference = Money::from_fen(ledger_fen.saturating_sub(bank_fen));
+                        out.mismatches.push(UnitMismatch {
+                            unit_id: unit_id(),
+                            building_id,
+                            estate_id,
+                            ledger,
+                            bank: Money::from_fen(bank_fen),
+                            difference,
+                        });
+                    }
+                }
+                None => {
+                    out.mismatched += 1;
+                    out.missing.push(UnitMissingInBank { unit_id: unit_id(), ledger });
+                }
+            }
+        }
+        if ledger_fen < 0 {
+            out.overdrawn.push(OverdrawnUnit { unit_id: unit_id(), balance: ledger });
+        }
+        // Below 30 % of the first deposit: 10 × balance < 3 × first, exact in integers.
+        if let Some(first) = facts.first_deposit[u] {
+            if i128::from(ledger_fen) * 10 < i128::from(first.fen) * 3 {
+                out.topup.push(TopupRequired {
+                    unit_id: unit_id(),
+                    balance: ledger,
+                    first_deposit: Money::from_fen(first.fen),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn roll_up(
+    city: &CityIndex,
+    outcomes: Vec<BuildingOutcome>,
+    has_bank: bool,
+    report: &mut Report,
+) -> Result<(), ReconError> {
+    let mut estates: Vec<(usize, i128, i128, usize)> = vec![(0, 0, 0, 0); city.estate_ids.len()];
+    let (mut city_ledger, mut city_bank) = (0i128, 0i128);
+    for (building, outcome) in outcomes.into_iter().enumerate() {
+        let estate = city.building_estate[building] as usize;
+        let e = &mut estates[estate];
+        e.0 += outcome.units;
+        e.1 += outcome.rollup_ledger;
+        e.2 += outcome.rollup_bank;
+        e.3 += outcome.mismatched;
+        city_ledger += outcome.rollup_ledger;
+        city_bank += outcome.rollup_bank;
+        report.buildings.push(BuildingRollup {
+            building_id: city.building_ids[building].clone(),
+            estate_id: city.estate_ids[estate].clone(),
+            units: outcome.units,
+            ledger: money(outcome.rollup_ledger, "a building's ledger total")?,
+            bank: has_bank.then(|| money(outcome.rollup_bank, "a building's bank total")).transpose()?,
+            mismatched_units: outcome.mismatched,
+        });
+        report.unit_mismatches.extend(outcome.mismatches);
+        report.units_missing_in_bank.extend(outcome.missing);
+        report.overdrawn_units.extend(outcome.overdrawn);
+        report.topup_required.extend(outcome.topup);
+    }
+    for (estate, (units, ledger, bank, mismatched)) in estates.into_iter().enumerate() {
+        report.estates.push(EstateRollup {
+            estate_id: city.estate_ids[estate].clone(),
+            units,
+            ledger: money(ledger, "an estate's ledger total")?,
+            bank: has_bank.then(|| money(bank, "an estate's bank total")).transpose()?,
+            mismatched_units: mismatched,
+        });
+    }
+    report.summary.unit_ledger_total = money(city_ledger, "the city's ledger total")?;
+    report.summary.unit_bank_total = has_bank.then(|| money(city_bank, "the city's bank total")).transpose()?;
+    Ok(())
+}
+
+fn reconcile_statement(
+    facts: &JournalFacts,
+    lines: &[Located<StatementLine>],
+    parallel: bool,
+) -> Result<BankReconciliation, ReconError> {
+    let plain: Vec<StatementLine> = lines.iter().map(|l| l.value.clone()).collect();
+    let matching = matching::match_statement(&facts.bank, &facts.ids, &plain, parallel);
+    let statement_total: i128 = plain.iter().map(|l| i128::from(l.amount.fen())).sum();
+    let book_total = money(facts.bank_book_fen, "the bank book balance")?;
+    let statement_total = money(statement_total, "the statement total")?;
+    Ok(BankReconciliation {
+        matched: matching.matched,
+        unmatched_ledger: matching
+            .unmatched_postings
+            .iter()
+            .map(|&p| {
+                let posting = &facts.bank[p];
+                UnmatchedLedger {
+                    entry_id: facts.ids.get(posting.entry).to_owned(),
+                    date: posting.date,
+                    amount: Money::from_fen(posting.signed_fen),
+                }
+            })
+            .collect(),
+        unmatched_statement: matching
+            .unmatched_lines
+            .iter()
+            .map(|&l| UnmatchedStatement {
+                txn_id: plain[l].txn_id.clone(),
+                date: plain[l].date,
+                amount: plain[l].amount,
+            })
+            .collect(),
+        book_total,
+        statement_total,
+        difference: book_total
+            .checked_sub(statement_total)
+            .map_err(|_| ReconError::Overflow("the statement difference"))?,
+    })
+}
+
+/// Every list sorted by its first field; ties keep a full, deterministic order.
+fn sort_lists(report: &mut Report) {
+    report.unbalanced_entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
+    report
+        .invalid_postings
+        .sort_by(|a, b| (&a.entry_id, &a.account, &a.reason).cmp(&(&b.entry_id, &b.account, &b.reason)));
+    report.unit_mismatches.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    report.units_missing_in_bank.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    report.units_unknown_to_registry.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    report.overdrawn_units.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    report.topup_required.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    report.buildings.sort_by(|a, b| a.building_id.cmp(&b.building_id));
+    report.estates.sort_by(|a, b| a.estate_id.cmp(&b.estate_id));
+    if let Some(bank) = &mut report.bank_reconciliation {
+        bank.unmatched_ledger.sort_by(|a, b| (&a.entry_id, a.date, a.amount).cmp(&(&b.entry_id, b.date, b.amount)));
+        bank.unmatched_statement.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));
+    }
+}
+
+/// Estates with the most mismatched units, most first (ties by estate id), for the summary.
+pub fn worst_estates(report: &Report, limit: usize) -> Vec<&EstateRollup> {
+    let mut estates: Vec<&EstateRollup> = report.estates.iter().filter(|e| e.mismatched_units > 0).collect();
+    estates.sort_by(|a, b| b.mismatched_units.cmp(&a.mismatched_units).then_with(|| a.estate_id.cmp(&b.estate_id)));
+    estates.truncate(limit);
+    estates
+}

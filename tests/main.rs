@@ -8,5 +8,6 @@ mod support;
 
 mod bad_input;
 mod import;
+mod reconcile;
 mod regression;
 mod tamper;

@@ -479,3 +479,6 @@ pub fn worst_estates(report: &Report, limit: usize) -> Vec<&EstateRollup> {
     estates.truncate(limit);
     estates
 }
+
+#[cfg(test)]
+mod tests;

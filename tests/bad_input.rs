@@ -96,8 +96,11 @@ const CASES: &[Case] = &[
     Case {
         name: "broken UTF-8",
         file: "estates.csv",
-        mutate: |l| l[1].extend_from_slice(b"\xff\xfe"),
-        expect_place: "estates.csv:2:5",
+        mutate: |l| {
+            let comma = l[1].iter().position(|&b| b == b',').unwrap();
+            l[1].splice(comma + 1..comma + 1, *b"\xff\xfe");
+        },
+        expect_place: "estates.csv:2:2",
         expect_text: "UTF-8",
     },
     Case {

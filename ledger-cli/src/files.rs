@@ -9,7 +9,7 @@ use ledger_core::interchange::{self, InputError};
 /// A failure to read the input: the run stops with exit status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{0}")]
+    #[error(transparent)]
     Form(#[from] InputError),
     #[error(transparent)]
     Io(#[from] anyhow::Error),

@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Reading a city allocates millions of small strings; mimalloc does that several times faster
+// than the system allocator and returns memory in a way that keeps peak RSS lower.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How a command ended, mapped to the exit status.
 pub enum Outcome {
     Clean,

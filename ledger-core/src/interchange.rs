@@ -8,7 +8,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use csv::{ByteRecord, ReaderBuilder};
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+
+use crate::csvscan::{blank_line, read_record, Field};
 
 use crate::account::{is_valid_id, EntryKind};
 use crate::date::Date;
@@ -97,7 +101,6 @@ pub struct StatementLine {
     pub amount: Money,
     /// The ledger `entry_id`, when the bank knows it.
     pub reference: Option<String>,
-    pub memo: String,
 }
 
 /// One row of the bank's per-unit balances.
@@ -110,67 +113,96 @@ pub struct UnitBalance {
 struct Table<'a> {
     file: &'a str,
     columns: Vec<String>,
-    reader: csv::Reader<&'a [u8]>,
-    record: ByteRecord,
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+    fields: Vec<Field<'a>>,
 }
 
 /// One record of a table, with typed accessors that turn bad fields into located errors.
-struct Row<'t> {
+struct Row<'t, 'a> {
     file: &'t str,
     columns: &'t [String],
     line: u64,
-    record: &'t ByteRecord,
+    fields: &'t [Field<'a>],
 }
 
 impl<'a> Table<'a> {
     fn open(file: &'a str, bytes: &'a [u8], expected: &[&str]) -> Result<Table<'a>, InputError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-        let mut header = ByteRecord::new();
         let fail = |message: String| InputError { file: file.to_owned(), line: 1, column: None, message };
-        let found = reader.read_byte_record(&mut header).map_err(|e| fail(format!("cannot read the header: {e}")))?;
-        let names: Vec<String> = header.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-        if !found || names.len() < expected.len() || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b) {
+        let mut fields = Vec::new();
+        let header = read_record(bytes, 0, &mut fields).map_err(|e| fail(format!("cannot read the header: {e}")))?;
+        let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(&f.unescaped()).into_owned()).collect();
+        if bytes.is_empty()
+            || names.len() < expected.len()
+            || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b)
+        {
             return Err(fail(format!("expected the header `{}`, found `{}`", expected.join(","), names.join(","))));
         }
-        Ok(Table { file, columns: names, reader, record: ByteRecord::new() })
+        Ok(Table { file, columns: names, bytes, pos: header.next, line: 1 + header.newlines, fields: Vec::new() })
     }
 
     fn has_column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }
 
-    fn next_row(&mut self, required: usize) -> Result<Option<Row<'_>>, InputError> {
-        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            InputError { file: self.file.to_owned(), line, column: None, message: format!("malformed CSV: {e}") }
-        })?;
-        if !more {
+    fn next_row(&mut self, required: usize) -> Result<Option<Row<'_, 'a>>, InputError> {
+        while let Some(next) = blank_line(self.bytes, self.pos) {
+            self.pos = next;
+            self.line += 1;
+        }
+        if self.pos >= self.bytes.len() {
             return Ok(None);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
-        if self.record.len() < required {
-            let message = format!("expected {required} fields, found {}", self.record.len());
+        let line = self.line;
+        let end = read_record(self.bytes, self.pos, &mut self.fields).map_err(|e| {
+            let index = self.fields.len();
+            let name = self.columns.get(index).cloned().unwrap_or_default();
+            InputError {
+                file: self.file.to_owned(),
+                line,
+                column: Some((index + 1, name)),
+                message: format!("malformed CSV: {e}"),
+            }
+        })?;
+        self.pos = end.next;
+        self.line += end.newlines;
+        if self.fields.len() < required {
+            let message = format!("expected {required} fields, found {}", self.fields.len());
             return Err(InputError { file: self.file.to_owned(), line, column: None, message });
         }
-        Ok(Some(Row { file: self.file, columns: &self.columns, line, record: &self.record }))
+        Ok(Some(Row { file: self.file, columns: &self.columns, line, fields: &self.fields }))
     }
 }
 
-impl Row<'_> {
+impl<'a> Row<'_, 'a> {
     fn error(&self, index: usize, message: impl Into<String>) -> InputError {
-        let column = Some((index + 1, self.columns[index].clone()));
-        InputError { file: self.file.to_owned(), line: self.line, column, message: message.into() }
+        let name = self.columns.get(index).cloned().unwrap_or_default();
+        InputError {
+            file: self.file.to_owned(),
+            line: self.line,
+            column: Some((index + 1, name)),
+            message: message.into(),
+        }
     }
 
-    fn text(&self, index: usize) -> Result<&str, InputError> {
-        std::str::from_utf8(&self.record[index])
-            .map_err(|e| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})")))
+    /// A free-text field, `""` escapes undone.
+    fn text(&self, index: usize) -> Result<Cow<'a, str>, InputError> {
+        let invalid =
+            |e: std::str::Utf8Error| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})"));
+        match self.fields[index].unescaped() {
+            Cow::Borrowed(bytes) => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(invalid),
+            Cow::Owned(bytes) => String::from_utf8(bytes).map(Cow::Owned).map_err(|e| invalid(e.utf8_error())),
+        }
     }
 
-    fn id(&self, index: usize) -> Result<&str, InputError> {
-        let text = self.text(index)?;
-        if !is_valid_id(text) {
+    /// An identifier; never holds a quote, so it borrows the input as it stands.
+    fn id(&self, index: usize) -> Result<&'a str, InputError> {
+        let field = self.fields[index];
+        let text = std::str::from_utf8(field.bytes)
+            .map_err(|e| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})")))?;
+        if field.escaped || !is_valid_id(text) {
             return Err(
                 self.error(index, format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{text}`"))
             );
@@ -180,17 +212,22 @@ impl Row<'_> {
 
     fn date(&self, index: usize) -> Result<Date, InputError> {
         let text = self.text(index)?;
-        Date::parse(text).map_err(|e| self.error(index, e.to_string()))
+        Date::parse(&text).map_err(|e| self.error(index, e.to_string()))
     }
 
     fn amount(&self, index: usize) -> Result<Money, InputError> {
-        Money::parse(self.text(index)?).map_err(|e| self.error(index, e.to_string()))
+        Money::parse(&self.text(index)?).map_err(|e| self.error(index, e.to_string()))
     }
 }
 
 /// Refuses a second row with an id already seen in the same file.
-fn check_unique(seen: &mut HashMap<String, u64>, row: &Row<'_>, index: usize, id: &str) -> Result<(), InputError> {
-    if let Some(first) = seen.insert(id.to_owned(), row.line) {
+fn check_unique<'a>(
+    seen: &mut FxHashMap<&'a str, u64>,
+    row: &Row<'_, 'a>,
+    index: usize,
+    id: &'a str,
+) -> Result<(), InputError> {
+    if let Some(first) = seen.insert(id, row.line) {
         return Err(row.error(index, format!("duplicate id `{id}` (first at line {first})")));
     }
     Ok(())
@@ -198,17 +235,17 @@ fn check_unique(seen: &mut HashMap<String, u64>, row: &Row<'_>, index: usize, id
 
 pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
     let mut table = Table::open(ESTATES_FILE, bytes, ESTATE_COLUMNS)?;
-    let mut seen = HashMap::new();
+    let mut seen = FxHashMap::default();
     let mut out = Vec::new();
     while let Some(row) = table.next_row(ESTATE_COLUMNS.len())? {
         let estate_id = row.id(0)?;
         check_unique(&mut seen, &row, 0, estate_id)?;
         let estate = Estate {
             estate_id: estate_id.to_owned(),
-            name: row.text(1)?.to_owned(),
-            district: row.text(2)?.to_owned(),
-            street_office: row.text(3)?.to_owned(),
-            property_company: row.text(4)?.to_owned(),
+            name: row.text(1)?.into_owned(),
+            district: row.text(2)?.into_owned(),
+            street_office: row.text(3)?.into_owned(),
+            property_company: row.text(4)?.into_owned(),
         };
         out.push(Located { line: row.line, value: estate });
     }
@@ -217,7 +254,7 @@ pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
 
 pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError> {
     let mut table = Table::open(BUILDINGS_FILE, bytes, BUILDING_COLUMNS)?;
-    let mut seen = HashMap::new();
+    let mut seen = FxHashMap::default();
     let mut out = Vec::new();
     while let Some(row) = table.next_row(BUILDING_COLUMNS.len())? {
         let building_id = row.id(0)?;
@@ -230,7 +267,7 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
             .ok_or_else(|| {
                 row.error(3, format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`"))
             })?;
-        let has_elevator = match row.text(4)? {
+        let has_elevator = match row.text(4)?.as_ref() {
             "true" => true,
             "false" => false,
             other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
@@ -238,7 +275,7 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
         let building = Building {
             building_id: building_id.to_owned(),
             estate_id: row.id(1)?.to_owned(),
-            name: row.text(2)?.to_owned(),
+            name: row.text(2)?.into_owned(),
             floors,
             has_elevator,
         };
@@ -249,21 +286,21 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
 
 pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
     let mut table = Table::open(UNITS_FILE, bytes, UNIT_COLUMNS)?;
-    let mut seen = HashMap::new();
+    let mut seen = FxHashMap::default();
     let mut out = Vec::new();
     while let Some(row) = table.next_row(UNIT_COLUMNS.len())? {
         let unit_id = row.id(0)?;
         check_unique(&mut seen, &row, 0, unit_id)?;
-        let floor_area = FloorArea::parse(row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
+        let floor_area = FloorArea::parse(&row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
         let use_text = row.text(3)?;
-        let unit_use = UnitUse::parse(use_text)
+        let unit_use = UnitUse::parse(&use_text)
             .ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
         let unit = Unit {
             unit_id: unit_id.to_owned(),
             building_id: row.id(1)?.to_owned(),
             floor_area,
             unit_use,
-            owner: row.text(4)?.to_owned(),
+            owner: row.text(4)?.into_owned(),
         };
         out.push(Located { line: row.line, value: unit });
     }
@@ -272,7 +309,7 @@ pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
 
 pub fn read_unit_balances(bytes: &[u8]) -> Result<Vec<Located<UnitBalance>>, InputError> {
     let mut table = Table::open(UNIT_BALANCES_FILE, bytes, UNIT_BALANCE_COLUMNS)?;
-    let mut seen = HashMap::new();
+    let mut seen = FxHashMap::default();
     let mut out = Vec::new();
     while let Some(row) = table.next_row(UNIT_BALANCE_COLUMNS.len())? {
         let unit_id = row.id(0)?;
@@ -285,22 +322,17 @@ pub fn read_unit_balances(bytes: &[u8]) -> Result<Vec<Located<UnitBalance>>, Inp
 
 pub fn read_statement(bytes: &[u8]) -> Result<Vec<Located<StatementLine>>, InputError> {
     let mut table = Table::open(STATEMENT_FILE, bytes, STATEMENT_COLUMNS)?;
-    let mut seen = HashMap::new();
+    let mut seen = FxHashMap::default();
     let mut out = Vec::new();
     while let Some(row) = table.next_row(STATEMENT_COLUMNS.len())? {
         let txn_id = row.id(0)?;
         check_unique(&mut seen, &row, 0, txn_id)?;
-        let reference = match row.text(3)? {
+        let reference = match row.text(3)?.as_ref() {
             "" => None,
             _ => Some(row.id(3)?.to_owned()),
         };
-        let value = StatementLine {
-            txn_id: txn_id.to_owned(),
-            date: row.date(1)?,
-            amount: row.amount(2)?,
-            reference,
-            memo: row.text(4)?.to_owned(),
-        };
+        row.text(4)?; // the memo must be text, though nothing reads it
+        let value = StatementLine { txn_id: txn_id.to_owned(), date: row.date(1)?, amount: row.amount(2)?, reference };
         out.push(Located { line: row.line, value });
     }
     Ok(out)
@@ -337,20 +369,20 @@ impl<'a> JournalReader<'a> {
         let entry_id = row.id(0)?;
         let date = row.date(1)?;
         let kind_text = row.text(2)?;
-        let kind = EntryKind::parse(kind_text).ok_or_else(|| {
+        let kind = EntryKind::parse(&kind_text).ok_or_else(|| {
             let kinds: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
             row.error(2, format!("expected an entry kind ({}), found `{kind_text}`", kinds.join(", ")))
         })?;
         let posting = RawPosting {
             line: row.line,
-            account: row.text(3)?.to_owned(),
+            account: row.text(3)?.into_owned(),
             side: Side::Debit,
             amount: Money::ZERO,
-            memo: row.text(6)?.to_owned(),
+            memo: row.text(6)?.into_owned(),
         };
         let posting = with_amount(&row, posting)?;
-        let reverses = match self.reverses_column.filter(|&i| i < row.record.len()) {
-            Some(i) if !row.record[i].is_empty() => Some(row.id(i)?.to_owned()),
+        let reverses = match self.reverses_column.filter(|&i| i < row.fields.len()) {
+            Some(i) if !row.fields[i].bytes.is_empty() => Some(row.id(i)?.to_owned()),
             _ => None,
         };
         if let Some(current) = self.pending.as_mut().filter(|p| p.entry_id == entry_id) {
@@ -409,7 +441,7 @@ impl Iterator for JournalReader<'_> {
     }
 }
 
-fn with_amount(row: &Row<'_>, mut posting: RawPosting) -> Result<RawPosting, InputError> {
+fn with_amount(row: &Row<'_, '_>, mut posting: RawPosting) -> Result<RawPosting, InputError> {
     let (debit, credit) = (row.text(4)?, row.text(5)?);
     let (index, side) = match (debit.is_empty(), credit.is_empty()) {
         (false, true) => (4, Side::Debit),
@@ -425,6 +457,6 @@ fn with_amount(row: &Row<'_>, mut posting: RawPosting) -> Result<RawPosting, Inp
         }
     };
     posting.side = side;
-    posting.amount = Money::parse_positive(row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
+    posting.amount = Money::parse_positive(&row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
     Ok(posting)
 }

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod apportion;
 pub mod audit;
+mod csvscan;
 pub mod date;
 pub mod entry;
 pub mod fixed;

@@ -11,9 +11,19 @@ pub struct CityIndex {
     pub estate_ids: Vec<String>,
     pub building_ids: Vec<String>,
     pub building_estate: Vec<u32>,
-    pub unit_ids: Vec<String>,
+    /// Unit ids end to end in one buffer, so neighbours share cache lines (see [`UnitCursor`]).
+    unit_text: String,
+    unit_ends: Vec<u32>,
     pub unit_building: Vec<u32>,
     unit_lookup: FxHashMap<Box<str>, u32>,
+}
+
+/// Remembers the last unit found: journals list units in registry order (a deposit per unit, an
+/// allocation over a building), so the next unit is usually the same or the one after, and a
+/// comparison with its neighbour saves a hash lookup that would miss the cache.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitCursor {
+    last: u32,
 }
 
 impl CityIndex {
@@ -54,7 +64,8 @@ impl CityIndex {
                 unknown_parent(UNITS_FILE, row.line, "building_id", "unit", &u.unit_id, "building", &u.building_id)
             })?;
             city.unit_lookup.insert(u.unit_id.as_str().into(), i as u32);
-            city.unit_ids.push(u.unit_id.clone());
+            city.unit_text.push_str(&u.unit_id);
+            city.unit_ends.push(u32::try_from(city.unit_text.len()).expect("unit ids fit in 4 GiB"));
             city.unit_building.push(building);
         }
         Ok(city)
@@ -64,8 +75,27 @@ impl CityIndex {
         self.unit_lookup.get(unit_id).copied()
     }
 
+    /// Like [`CityIndex::unit`], trying the cursor's unit and the next one first.
+    pub fn unit_near(&self, unit_id: &str, cursor: &mut UnitCursor) -> Option<u32> {
+        for guess in [cursor.last, cursor.last + 1] {
+            if (guess as usize) < self.units() && self.unit_id(guess) == unit_id {
+                cursor.last = guess;
+                return Some(guess);
+            }
+        }
+        let found = self.unit(unit_id)?;
+        cursor.last = found;
+        Some(found)
+    }
+
+    pub fn unit_id(&self, unit: u32) -> &str {
+        let i = unit as usize;
+        let start = if i == 0 { 0 } else { self.unit_ends[i - 1] as usize };
+        &self.unit_text[start..self.unit_ends[i] as usize]
+    }
+
     pub fn units(&self) -> usize {
-        self.unit_ids.len()
+        self.unit_ends.len()
     }
 
     /// The units of each building, in unit order.

@@ -5,7 +5,7 @@
 
 use crate::account::{is_valid_id, EntryKind};
 use crate::date::Date;
-use crate::recon::city::CityIndex;
+use crate::recon::city::{CityIndex, UnitCursor};
 
 /// How a posting's account reads against the chart and the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub const NOT_IN_CHART: &str = "account not in the chart of accounts";
 pub const UNKNOWN_UNIT: &str = "unit not in the registry";
 pub const BAD_IDENTIFIER: &str = "invalid identifier in account";
 
-pub fn classify_account(account: &str, city: &CityIndex) -> AccountClass {
+pub fn classify_account(account: &str, city: &CityIndex, cursor: &mut UnitCursor) -> AccountClass {
     match account {
         "income:interest" | "income:common" | "suspense" => return AccountClass::Other,
         _ => {}
@@ -30,7 +30,7 @@ pub fn classify_account(account: &str, city: &CityIndex) -> AccountClass {
         return AccountClass::Invalid(NOT_IN_CHART);
     };
     let class = match prefix {
-        "unit" => match city.unit(id) {
+        "unit" => match city.unit_near(id, cursor) {
             Some(unit) => return AccountClass::Unit(unit),
             None => AccountClass::Invalid(UNKNOWN_UNIT),
         },
@@ -116,6 +116,12 @@ impl EntryIds {
         self.ends.is_empty()
     }
 
+    fn shift_lines(&mut self, by: u64) {
+        for line in &mut self.lines {
+            *line += by;
+        }
+    }
+
     fn append(&mut self, other: EntryIds) {
         let base = self.text.len() as u32;
         self.text.push_str(&other.text);
@@ -138,11 +144,19 @@ pub struct ChunkFacts {
     invalid: Vec<Invalid>,
     bank_book_fen: i128,
     others_fen: i128,
+    /// Newlines the chunk spans; its lines are numbered from 0 until [`JournalFacts::absorb`].
+    pub lines: u64,
     // Reused between entries.
     classes: Vec<AccountClass>,
+    cursor: UnitCursor,
 }
 
 impl ChunkFacts {
+    /// Moves the chunk's line numbers to start at `first_line`.
+    pub fn shift_lines(&mut self, first_line: u64) {
+        self.ids.shift_lines(first_line);
+    }
+
     /// Folds one entry in. Unbalanced entries and entries with an invalid posting are listed
     /// and take no further part.
     pub fn add_entry(
@@ -161,7 +175,7 @@ impl ChunkFacts {
         let mut valid = true;
         let (mut debit_fen, mut credit_fen) = (0i64, 0i64);
         for p in postings {
-            let class = classify_account(p.account, city);
+            let class = classify_account(p.account, city, &mut self.cursor);
             if let AccountClass::Invalid(reason) = class {
                 self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason });
                 valid = false;

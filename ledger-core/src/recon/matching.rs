@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::date::Date;
-use crate::interchange::StatementLine;
+use crate::interchange::{Located, StatementLine};
 use crate::recon::facts::{BankPosting, EntryIds};
 
 /// How far apart a posting's and a line's dates may be for a match by amount.
@@ -27,10 +27,18 @@ pub struct Matching {
     pub unmatched_lines: Vec<usize>,
 }
 
-pub fn match_statement(postings: &[BankPosting], ids: &EntryIds, lines: &[StatementLine], parallel: bool) -> Matching {
-    // Rank lines by txn_id once, so every tie is an integer comparison.
+pub fn match_statement(
+    postings: &[BankPosting],
+    ids: &EntryIds,
+    lines: &[Located<StatementLine>],
+    parallel: bool,
+) -> Matching {
+    // Rank lines by txn_id once, so every tie is an integer comparison. Banks export in txn
+    // order, so the sort is usually skipped.
     let mut by_txn: Vec<usize> = (0..lines.len()).collect();
-    by_txn.sort_unstable_by(|&a, &b| lines[a].txn_id.cmp(&lines[b].txn_id));
+    if !lines.windows(2).all(|w| w[0].value.txn_id <= w[1].value.txn_id) {
+        by_txn.par_sort_unstable_by(|&a, &b| lines[a].value.txn_id.cmp(&lines[b].value.txn_id));
+    }
     let mut rank = vec![0u32; lines.len()];
     for (r, &line) in by_txn.iter().enumerate() {
         rank[line] = r as u32;
@@ -44,7 +52,7 @@ pub fn match_statement(postings: &[BankPosting], ids: &EntryIds, lines: &[Statem
     }
     let mut line_taken = vec![false; lines.len()];
     let mut posting_matched = vec![false; postings.len()];
-    match_by_reference(postings, ids, lines, &rank, &order, &mut line_taken, &mut posting_matched);
+    match_by_reference(postings, ids, lines, &by_txn, &order, &mut line_taken, &mut posting_matched);
     match_by_amount(postings, lines, &rank, &order, &mut line_taken, &mut posting_matched, parallel);
     let unmatched_postings: Vec<usize> = (0..postings.len()).filter(|&i| !posting_matched[i]).collect();
     let unmatched_lines: Vec<usize> = (0..lines.len()).filter(|&i| !line_taken[i]).collect();
@@ -54,30 +62,31 @@ pub fn match_statement(postings: &[BankPosting], ids: &EntryIds, lines: &[Statem
 fn match_by_reference(
     postings: &[BankPosting],
     ids: &EntryIds,
-    lines: &[StatementLine],
-    rank: &[u32],
+    lines: &[Located<StatementLine>],
+    by_txn: &[usize],
     order: &[usize],
     line_taken: &mut [bool],
     posting_matched: &mut [bool],
 ) {
-    let mut by_reference: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
-    for (i, line) in lines.iter().enumerate() {
-        if let Some(reference) = &line.reference {
-            by_reference.entry(reference.as_str()).or_default().push(i);
+    // For each reference, its lines chained in txn order: `first[ref]`, then `next[line]`.
+    const END: usize = usize::MAX;
+    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut next = vec![END; lines.len()];
+    for &line in by_txn.iter().rev() {
+        if let Some(reference) = &lines[line].value.reference {
+            next[line] = first.insert(reference.as_str(), line).unwrap_or(END);
         }
-    }
-    for candidates in by_reference.values_mut() {
-        candidates.sort_unstable_by_key(|&i| rank[i]);
     }
     for &p in order {
         let posting = &postings[p];
-        let Some(candidates) = by_reference.get(ids.get(posting.entry)) else {
-            continue;
-        };
-        if let Some(&line) = candidates.iter().find(|&&l| !line_taken[l] && lines[l].amount.fen() == posting.signed_fen)
-        {
-            line_taken[line] = true;
-            posting_matched[p] = true;
+        let mut line = first.get(ids.get(posting.entry)).copied().unwrap_or(END);
+        while line != END {
+            if !line_taken[line] && lines[line].value.amount.fen() == posting.signed_fen {
+                line_taken[line] = true;
+                posting_matched[p] = true;
+                break;
+            }
+            line = next[line];
         }
     }
 }
@@ -90,7 +99,7 @@ struct Bucket {
 
 fn match_by_amount(
     postings: &[BankPosting],
-    lines: &[StatementLine],
+    lines: &[Located<StatementLine>],
     rank: &[u32],
     order: &[usize],
     line_taken: &mut [bool],
@@ -105,7 +114,7 @@ fn match_by_amount(
             .postings
             .push(p);
     }
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in lines.iter().map(|l| &l.value).enumerate() {
         if !line_taken[i] {
             if let Some(bucket) = buckets.get_mut(&line.amount.fen()) {
                 bucket.lines.push((line.date, rank[i], i));

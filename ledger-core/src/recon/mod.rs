@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use thiserror::Error;
 
-pub use city::CityIndex;
+pub use city::{CityIndex, UnitCursor};
 pub use facts::{ChunkFacts, JournalFacts, PostingIn};
 
 use crate::date::Date;
@@ -326,7 +326,7 @@ fn compare_building(
         let ledger_fen = facts.unit_balance_fen[u];
         let ledger = Money::from_fen(ledger_fen);
         out.rollup_ledger += i128::from(ledger_fen);
-        let unit_id = || city.unit_ids[u].clone();
+        let unit_id = || city.unit_id(unit).to_owned();
         if let Some(bank) = bank {
             match bank[u] {
                 Some(bank_fen) => {
@@ -417,9 +417,8 @@ fn reconcile_statement(
     lines: &[Located<StatementLine>],
     parallel: bool,
 ) -> Result<BankReconciliation, ReconError> {
-    let plain: Vec<StatementLine> = lines.iter().map(|l| l.value.clone()).collect();
-    let matching = matching::match_statement(&facts.bank, &facts.ids, &plain, parallel);
-    let statement_total: i128 = plain.iter().map(|l| i128::from(l.amount.fen())).sum();
+    let matching = matching::match_statement(&facts.bank, &facts.ids, lines, parallel);
+    let statement_total: i128 = lines.iter().map(|l| i128::from(l.value.amount.fen())).sum();
     let book_total = money(facts.bank_book_fen, "the bank book balance")?;
     let statement_total = money(statement_total, "the statement total")?;
     Ok(BankReconciliation {
@@ -440,9 +439,9 @@ fn reconcile_statement(
             .unmatched_lines
             .iter()
             .map(|&l| UnmatchedStatement {
-                txn_id: plain[l].txn_id.clone(),
-                date: plain[l].date,
-                amount: plain[l].amount,
+                txn_id: lines[l].value.txn_id.clone(),
+                date: lines[l].value.date,
+                amount: lines[l].value.amount,
             })
             .collect(),
         book_total,

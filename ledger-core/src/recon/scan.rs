@@ -7,7 +7,9 @@
 //! where the count of quote characters before it is even (outside any quoted field, since
 //! `""` escapes come in pairs) and where the next row starts a new entry.
 
-use memchr::{memchr, memchr2, memchr_iter};
+use memchr::{memchr2, memchr_iter};
+
+use crate::csvscan::{blank_line as is_blank_line, read_record, Field};
 use rayon::prelude::*;
 
 use crate::account::{is_valid_id, EntryKind};
@@ -16,63 +18,6 @@ use crate::fixed::parse_hundredths;
 use crate::interchange::{InputError, JOURNAL_COLUMNS, JOURNAL_FILE};
 use crate::recon::city::CityIndex;
 use crate::recon::facts::{ChunkFacts, JournalFacts, PostingIn};
-
-/// Splits one record starting at `pos` into `fields` (quotes removed, `""` left as is: a quote
-/// is never legal inside the fields read here). Returns the position after the record.
-fn read_record<'b>(bytes: &'b [u8], mut pos: usize, fields: &mut Vec<&'b [u8]>) -> Result<usize, &'static str> {
-    fields.clear();
-    loop {
-        if bytes.get(pos) == Some(&b'"') {
-            let start = pos + 1;
-            let mut i = start;
-            loop {
-                let k = memchr(b'"', &bytes[i..]).ok_or("a quoted field is never closed")?;
-                i += k;
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 2;
-                } else {
-                    break;
-                }
-            }
-            fields.push(&bytes[start..i]);
-            pos = i + 1;
-            match bytes.get(pos) {
-                Some(b',') => pos += 1,
-                Some(b'\n') => return Ok(pos + 1),
-                Some(b'\r') if bytes.get(pos + 1) == Some(&b'\n') => return Ok(pos + 2),
-                None => return Ok(pos),
-                Some(_) => return Err("unexpected text after a closing quote"),
-            }
-        } else {
-            match memchr2(b',', b'\n', &bytes[pos..]) {
-                Some(k) if bytes[pos + k] == b',' => {
-                    fields.push(&bytes[pos..pos + k]);
-                    pos += k + 1;
-                }
-                Some(k) => {
-                    fields.push(strip_cr(&bytes[pos..pos + k]));
-                    return Ok(pos + k + 1);
-                }
-                None => {
-                    fields.push(strip_cr(&bytes[pos..]));
-                    return Ok(bytes.len());
-                }
-            }
-        }
-    }
-}
-
-fn strip_cr(field: &[u8]) -> &[u8] {
-    field.strip_suffix(b"\r").unwrap_or(field)
-}
-
-fn is_blank_line(bytes: &[u8], pos: usize) -> Option<usize> {
-    match bytes.get(pos) {
-        Some(b'\n') => Some(pos + 1),
-        Some(b'\r') if bytes.get(pos + 1) == Some(&b'\n') => Some(pos + 2),
-        _ => None,
-    }
-}
 
 fn text(field: &[u8]) -> &str {
     // The caller validated the whole buffer as UTF-8, and fields split at ASCII bytes.
@@ -90,83 +35,87 @@ struct Pending<'b> {
     line: u64,
     date: Date,
     kind: EntryKind,
+    date_text: &'b [u8],
+    kind_text: &'b [u8],
 }
 
-/// Scans journal rows (no header) starting at a record boundary, `first_line` being the file
-/// line of the first byte, and folds every entry into a [`ChunkFacts`].
-pub fn scan_chunk(city: &CityIndex, bytes: &[u8], first_line: u64) -> Result<ChunkFacts, InputError> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let at = e.valid_up_to();
-        let line = first_line + memchr_iter(b'\n', &bytes[..at]).count() as u64;
+/// Scans journal rows (no header) starting at a record boundary and folds every entry into a
+/// [`ChunkFacts`]. Lines are counted from 0 at the first byte; [`scan_pieces`] shifts them.
+pub fn scan_chunk(city: &CityIndex, bytes: &[u8]) -> Result<ChunkFacts, InputError> {
+    if simdutf8::basic::from_utf8(bytes).is_err() {
+        // simdutf8 says yes or no fast; std says where.
+        let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
+        let line = memchr_iter(b'\n', &bytes[..at]).count() as u64;
         let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let column = memchr_iter(b',', &bytes[line_start..at]).count();
         return Err(error(line, column, "expected UTF-8 text, found invalid bytes".to_owned()));
     }
     let mut facts = ChunkFacts::default();
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
+    let mut fields: Vec<Field<'_>> = Vec::with_capacity(16);
     let mut postings: Vec<PostingIn<'_>> = Vec::new();
     let mut pending: Option<Pending<'_>> = None;
-    let (mut pos, mut line) = (0usize, first_line);
+    let (mut pos, mut line) = (0usize, 0u64);
     while pos < bytes.len() {
         if let Some(next) = is_blank_line(bytes, pos) {
             pos = next;
             line += 1;
             continue;
         }
-        let next = read_record(bytes, pos, &mut fields).map_err(|m| error(line, fields.len(), m.to_owned()))?;
-        let record_lines = memchr_iter(b'\n', &bytes[pos..next]).count().max(1) as u64;
+        let end = read_record(bytes, pos, &mut fields).map_err(|m| error(line, fields.len(), m.to_owned()))?;
         if fields.len() < JOURNAL_COLUMNS.len() {
-            return Err(InputError {
-                file: JOURNAL_FILE.to_owned(),
-                line,
-                column: None,
-                message: format!("expected {} fields, found {}", JOURNAL_COLUMNS.len(), fields.len()),
-            });
+            let message = format!("expected {} fields, found {}", JOURNAL_COLUMNS.len(), fields.len());
+            return Err(InputError { file: JOURNAL_FILE.to_owned(), line, column: None, message });
         }
-        let id = fields[0];
-        let same_entry = pending.as_ref().is_some_and(|p| p.id == id);
-        let date = Date::parse(text(fields[1])).map_err(|e| error(line, 1, e.to_string()))?;
-        let kind = EntryKind::parse(text(fields[2]))
-            .ok_or_else(|| error(line, 2, format!("expected an entry kind, found `{}`", text(fields[2]))))?;
-        if same_entry {
-            let p = pending.as_ref().expect("same entry implies pending");
-            if p.date != date {
-                return Err(error(
-                    line,
-                    1,
-                    format!("entry `{}` began on line {} with date {}, this row says {date}", text(id), p.line, p.date),
-                ));
+        let (id, date_text, kind_text) = (fields[0].bytes, fields[1].bytes, fields[2].bytes);
+        match pending.as_ref().filter(|p| p.id == id) {
+            // Rows of one entry repeat its date and kind: compare bytes, parse only on a difference.
+            Some(p) if p.date_text == date_text && p.kind_text == kind_text => {}
+            Some(p) => {
+                let date = Date::parse(text(date_text)).map_err(|e| error(line, 1, e.to_string()))?;
+                if p.date != date {
+                    let message = format!(
+                        "entry `{}` began on line {} with date {}, this row says {date}",
+                        text(id),
+                        p.line,
+                        p.date
+                    );
+                    return Err(error(line, 1, message));
+                }
+                let kind = parse_kind(kind_text, line)?;
+                let message =
+                    format!("entry `{}` began on line {} with kind {}, this row says {kind}", text(id), p.line, p.kind);
+                return Err(error(line, 2, message));
             }
-            if p.kind != kind {
-                return Err(error(
-                    line,
-                    2,
-                    format!("entry `{}` began on line {} with kind {}, this row says {kind}", text(id), p.line, p.kind),
-                ));
+            None => {
+                if !is_valid_id(text(id)) {
+                    let message =
+                        format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{}`", text(id));
+                    return Err(error(line, 0, message));
+                }
+                let date = Date::parse(text(date_text)).map_err(|e| error(line, 1, e.to_string()))?;
+                let kind = parse_kind(kind_text, line)?;
+                if let Some(done) = pending.take() {
+                    facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
+                    postings.clear();
+                }
+                pending = Some(Pending { id, line, date, kind, date_text, kind_text });
             }
-        } else {
-            if !is_valid_id(text(id)) {
-                return Err(error(
-                    line,
-                    0,
-                    format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{}`", text(id)),
-                ));
-            }
-            if let Some(done) = pending.take() {
-                facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
-                postings.clear();
-            }
-            pending = Some(Pending { id, line, date, kind });
         }
-        let signed_fen = signed_amount(fields[4], fields[5], line)?;
-        postings.push(PostingIn { account: text(fields[3]), signed_fen });
-        pos = next;
-        line += record_lines;
+        let signed_fen = signed_amount(fields[4].bytes, fields[5].bytes, line)?;
+        postings.push(PostingIn { account: text(fields[3].bytes), signed_fen });
+        pos = end.next;
+        line += end.newlines;
     }
     if let Some(done) = pending {
         facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
     }
+    facts.lines = line;
     Ok(facts)
+}
+
+fn parse_kind(kind_text: &[u8], line: u64) -> Result<EntryKind, InputError> {
+    EntryKind::parse(text(kind_text))
+        .ok_or_else(|| error(line, 2, format!("expected an entry kind, found `{}`", text(kind_text))))
 }
 
 fn signed_amount(debit: &[u8], credit: &[u8], line: u64) -> Result<i64, InputError> {
@@ -217,12 +166,12 @@ pub fn entry_boundary_after(bytes: &[u8], from: usize) -> Option<usize> {
         while let Some(next) = is_blank_line(bytes, start) {
             start = next;
         }
-        let next = read_record(bytes, start, &mut fields).ok()?;
+        let next = read_record(bytes, start, &mut fields).ok()?.next;
         // Only a record that ends inside the buffer shows its whole id.
         if next >= bytes.len() && bytes.last() != Some(&b'\n') {
             return None;
         }
-        let id = fields.first().copied().unwrap_or_default();
+        let id = fields.first().map_or(&[][..], |f| f.bytes);
         match &previous_id {
             Some(prev) if prev.as_slice() != id => return Some(start),
             _ => previous_id = Some(id.to_vec()),
@@ -251,8 +200,8 @@ pub fn entry_pieces(bytes: &[u8], pieces: usize) -> Vec<std::ops::Range<usize>> 
     cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Scans a buffer of whole entries in parallel pieces; the facts come back in file order. On
-/// errors, the one earliest in the file is returned.
+/// Scans a buffer of whole entries in parallel pieces; the facts come back in file order with
+/// file line numbers. On errors, the one earliest in the file is returned.
 pub fn scan_pieces(
     city: &CityIndex,
     bytes: &[u8],
@@ -261,26 +210,32 @@ pub fn scan_pieces(
     parallel: bool,
 ) -> Result<Vec<ChunkFacts>, InputError> {
     let ranges = entry_pieces(bytes, pieces);
+    let scan = |r: &std::ops::Range<usize>| scan_chunk(city, &bytes[r.clone()]);
+    let results: Vec<Result<ChunkFacts, InputError>> =
+        if parallel { ranges.par_iter().map(scan).collect() } else { ranges.iter().map(scan).collect() };
     let mut line = first_line;
-    let mut starts = Vec::with_capacity(ranges.len());
-    for r in &ranges {
-        starts.push(line);
-        line += memchr_iter(b'\n', &bytes[r.clone()]).count() as u64;
+    let mut chunks = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(mut chunk) => {
+                chunk.shift_lines(line);
+                line += chunk.lines;
+                chunks.push(chunk);
+            }
+            Err(mut error) => {
+                error.line += line;
+                return Err(error);
+            }
+        }
     }
-    let scan = |(r, start): (&std::ops::Range<usize>, &u64)| scan_chunk(city, &bytes[r.clone()], *start);
-    let results: Vec<Result<ChunkFacts, InputError>> = if parallel {
-        ranges.par_iter().zip(starts.par_iter()).map(scan).collect()
-    } else {
-        ranges.iter().zip(starts.iter()).map(scan).collect()
-    };
-    results.into_iter().collect()
+    Ok(chunks)
 }
 
 /// Checks that `header` (the first line of journal.csv, BOM removed) names the SPEC columns.
 pub fn check_header(header: &[u8]) -> Result<(), InputError> {
     let mut fields = Vec::new();
     let names: Vec<String> = match read_record(header, 0, &mut fields) {
-        Ok(_) => fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
+        Ok(_) => fields.iter().map(|f| String::from_utf8_lossy(f.bytes).into_owned()).collect(),
         Err(_) => Vec::new(),
     };
     if names.len() < JOURNAL_COLUMNS.len() || names.iter().zip(JOURNAL_COLUMNS).any(|(a, b)| a != b) {
@@ -345,11 +300,10 @@ impl<'c> JournalFolder<'c> {
         let rest = &buffer[consumed..];
         let cut = if last { Some(rest.len()) } else { last_cut(rest) };
         let Some(cut) = cut else { return Ok(consumed) };
-        let whole = &rest[..cut];
-        for chunk in scan_pieces(self.city, whole, self.next_line, self.pieces, self.parallel)? {
+        for chunk in scan_pieces(self.city, &rest[..cut], self.next_line, self.pieces, self.parallel)? {
+            self.next_line += chunk.lines;
             self.facts.absorb(chunk);
         }
-        self.next_line += memchr_iter(b'\n', whole).count() as u64;
         Ok(consumed + cut)
     }
 
@@ -378,11 +332,11 @@ fn last_entry_boundary(bytes: &[u8], from: usize) -> Option<usize> {
             start = next;
             continue;
         }
-        let Ok(next) = read_record(bytes, start, &mut fields) else {
+        let Ok(next) = read_record(bytes, start, &mut fields).map(|end| end.next) else {
             break;
         };
         let complete = next < bytes.len() || bytes.last() == Some(&b'\n');
-        let id = fields.first().copied().unwrap_or_default();
+        let id = fields.first().map_or(&[][..], |f| f.bytes);
         if !complete {
             break;
         }

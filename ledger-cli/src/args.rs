@@ -111,6 +111,9 @@ pub struct ReconcileArgs {
     /// Database only: count entries dated on or before this day (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date, conflicts_with = "dir")]
     pub as_of: Option<Date>,
+    /// Print how long each phase took, on stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,20 @@ const BLOCK_BYTES: usize = 64 << 20;
 /// Pieces per block per thread, so a slow piece does not leave a core idle.
 const PIECES_PER_THREAD: usize = 2;
 
+/// Phase timings for `--timings`, printed on stderr as the phases end.
+struct Phases {
+    enabled: bool,
+    start: std::time::Instant,
+}
+
+impl Phases {
+    fn done(&self, phase: &str) {
+        if self.enabled {
+            eprintln!("{phase:>18}: {:6.2} s", self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
 /// The bank's two files, parsed.
 struct BankInput {
     unit_balances: Option<Vec<Located<UnitBalance>>>,
@@ -34,13 +48,15 @@ pub async fn run(db: &str, args: ReconcileArgs, json: bool) -> anyhow::Result<Ou
             _ => {}
         }
     }
+    let phases = Phases { enabled: args.timings, start: std::time::Instant::now() };
     let report = match &args.dir {
-        Some(dir) => reconcile_dir(dir, &args)?,
-        None => reconcile_db(db, &args).await?,
+        Some(dir) => reconcile_dir(dir, &args, &phases)?,
+        None => reconcile_db(db, &args, &phases).await?,
     };
     if let Some(path) = &args.report {
         write_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }
+    phases.done("report written");
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -74,31 +90,38 @@ fn read_bank(args: &ReconcileArgs, dir: Option<&Path>) -> Result<BankInput, Read
     })
 }
 
-fn reconcile_dir(dir: &Path, args: &ReconcileArgs) -> anyhow::Result<Report> {
+fn reconcile_dir(dir: &Path, args: &ReconcileArgs, phases: &Phases) -> anyhow::Result<Report> {
     let spinner = progress::spinner("reading registry");
     let registry = crate::files::read_city_registry(dir)?;
     let city = CityIndex::build(&registry.estates, &registry.buildings, &registry.units).map_err(ReadError::Form)?;
     drop(registry);
     spinner.finish_and_clear();
+    phases.done("registry read");
     let facts = fold_journal_file(&city, &dir.join(interchange::JOURNAL_FILE))?;
+    phases.done("journal folded");
     let spinner = progress::spinner("reading bank files");
     let bank = read_bank(args, Some(dir))?;
+    phases.done("bank files read");
     spinner.set_message("reconciling");
     let report = reconcile_all(&city, &facts, &bank)?;
     spinner.finish_and_clear();
+    phases.done("reconciled");
     Ok(report)
 }
 
-async fn reconcile_db(db: &str, args: &ReconcileArgs) -> anyhow::Result<Report> {
+async fn reconcile_db(db: &str, args: &ReconcileArgs, phases: &Phases) -> anyhow::Result<Report> {
     let bank = read_bank(args, None)?;
+    phases.done("bank files read");
     let store = ledger_store::Store::connect(db).await?;
     let bar = progress::bar("reading ledger", "entries");
     let loaded = store.reconciliation_facts(args.as_of, &progress::reporter(&bar)).await;
     bar.finish_and_clear();
     let (city, facts) = loaded?;
+    phases.done("ledger read");
     let spinner = progress::spinner("reconciling");
     let report = reconcile_all(&city, &facts, &bank)?;
     spinner.finish_and_clear();
+    phases.done("reconciled");
     Ok(report)
 }
 

@@ -106,3 +106,18 @@ pub(crate) fn blank_line(bytes: &[u8], pos: usize) -> Option<usize> {
         _ => None,
     }
 }
+
+/// The first record start at or after `from`, given whether `from` lies inside quotes.
+pub(crate) fn next_record_start(bytes: &[u8], from: usize, mut quoted: bool) -> Option<usize> {
+    let mut pos = from;
+    while let Some(k) = memchr2(b'"', b'\n', &bytes[pos..]) {
+        let at = pos + k;
+        if bytes[at] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            return Some(at + 1);
+        }
+        pos = at + 1;
+    }
+    None
+}

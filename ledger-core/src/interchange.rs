@@ -12,7 +12,9 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
-use crate::csvscan::{blank_line, read_record, Field};
+use rayon::prelude::*;
+
+use crate::csvscan::{blank_line, next_record_start, read_record, Field};
 
 use crate::account::{is_valid_id, EntryKind};
 use crate::date::Date;
@@ -220,122 +222,211 @@ impl<'a> Row<'_, 'a> {
     }
 }
 
-/// Refuses a second row with an id already seen in the same file.
-fn check_unique<'a>(
-    seen: &mut FxHashMap<&'a str, u64>,
-    row: &Row<'_, 'a>,
-    index: usize,
-    id: &'a str,
-) -> Result<(), InputError> {
-    if let Some(first) = seen.insert(id, row.line) {
-        return Err(row.error(index, format!("duplicate id `{id}` (first at line {first})")));
+/// One piece of a table parsed on its own: rows with lines counted from the piece's start,
+/// and the error that stopped it, if any.
+struct Piece<T> {
+    rows: Vec<Located<T>>,
+    lines: u64,
+    error: Option<InputError>,
+}
+
+/// Files below this size are parsed in one piece.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Parses every row of a registry or bank file, in parallel pieces cut at record boundaries,
+/// and refuses a repeated id in the first column. Like a sequential read, it reports the
+/// error earliest in the file, whether a bad field or a duplicate.
+fn read_rows<T: Send>(
+    file: &'static str,
+    bytes: &[u8],
+    columns: &[&str],
+    id_of: fn(&T) -> &str,
+    parse: impl Fn(&Row<'_, '_>) -> Result<T, InputError> + Sync,
+) -> Result<Vec<Located<T>>, InputError> {
+    let table = Table::open(file, bytes, columns)?;
+    let (body, first_line) = (&table.bytes[table.pos..], table.line);
+    let pieces = if body.len() < PARALLEL_MIN_BYTES { 1 } else { rayon::current_num_threads() * 2 };
+    let parse_piece = |range: &std::ops::Range<usize>| {
+        let mut piece = Table {
+            file,
+            columns: table.columns.clone(),
+            bytes: &body[range.clone()],
+            pos: 0,
+            line: 0,
+            fields: Vec::new(),
+        };
+        let mut rows = Vec::new();
+        let error = loop {
+            match piece.next_row(columns.len()) {
+                Ok(None) => break None,
+                Ok(Some(row)) => match parse(&row) {
+                    Ok(value) => rows.push(Located { line: row.line, value }),
+                    Err(error) => break Some(error),
+                },
+                Err(error) => break Some(error),
+            }
+        };
+        Piece { rows, lines: piece.line, error }
+    };
+    let parsed: Vec<Piece<T>> = record_pieces(body, pieces).par_iter().map(parse_piece).collect();
+    let mut rows = Vec::with_capacity(parsed.iter().map(|p| p.rows.len()).sum());
+    let mut line = first_line;
+    let mut error = None;
+    for piece in parsed {
+        rows.extend(piece.rows.into_iter().map(|r| Located { line: r.line + line, value: r.value }));
+        if let Some(mut e) = piece.error {
+            e.line += line;
+            error = Some(e);
+            break;
+        }
+        line += piece.lines;
     }
-    Ok(())
+    let mut seen: FxHashMap<&str, u64> = FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    for row in &rows {
+        let id = id_of(&row.value);
+        if let Some(first) = seen.insert(id, row.line) {
+            let message = format!("duplicate id `{id}` (first at line {first})");
+            error = Some(InputError {
+                file: file.to_owned(),
+                line: row.line,
+                column: Some((1, columns[0].to_owned())),
+                message,
+            });
+            break;
+        }
+    }
+    match error {
+        Some(error) => Err(error),
+        None => Ok(rows),
+    }
+}
+
+/// Cuts a body of records into about `pieces` ranges at record starts (outside quotes).
+fn record_pieces(body: &[u8], pieces: usize) -> Vec<std::ops::Range<usize>> {
+    let mut cuts = vec![0];
+    let mut quoted = false;
+    for k in 1..pieces {
+        let target = body.len() * k / pieces;
+        let last = *cuts.last().expect("non-empty");
+        if target <= last {
+            continue;
+        }
+        quoted ^= memchr::memchr_iter(b'"', &body[last..target]).count() % 2 == 1;
+        match next_record_start(body, target, quoted) {
+            Some(cut) if cut < body.len() => {
+                quoted ^= memchr::memchr_iter(b'"', &body[target..cut]).count() % 2 == 1;
+                cuts.push(cut);
+            }
+            _ => break,
+        }
+    }
+    cuts.push(body.len());
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
 pub fn read_estates(bytes: &[u8]) -> Result<Vec<Located<Estate>>, InputError> {
-    let mut table = Table::open(ESTATES_FILE, bytes, ESTATE_COLUMNS)?;
-    let mut seen = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some(row) = table.next_row(ESTATE_COLUMNS.len())? {
-        let estate_id = row.id(0)?;
-        check_unique(&mut seen, &row, 0, estate_id)?;
-        let estate = Estate {
-            estate_id: estate_id.to_owned(),
-            name: row.text(1)?.into_owned(),
-            district: row.text(2)?.into_owned(),
-            street_office: row.text(3)?.into_owned(),
-            property_company: row.text(4)?.into_owned(),
-        };
-        out.push(Located { line: row.line, value: estate });
-    }
-    Ok(out)
+    read_rows(
+        ESTATES_FILE,
+        bytes,
+        ESTATE_COLUMNS,
+        |e: &Estate| &e.estate_id,
+        |row| {
+            Ok(Estate {
+                estate_id: row.id(0)?.to_owned(),
+                name: row.text(1)?.into_owned(),
+                district: row.text(2)?.into_owned(),
+                street_office: row.text(3)?.into_owned(),
+                property_company: row.text(4)?.into_owned(),
+            })
+        },
+    )
 }
 
 pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError> {
-    let mut table = Table::open(BUILDINGS_FILE, bytes, BUILDING_COLUMNS)?;
-    let mut seen = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some(row) = table.next_row(BUILDING_COLUMNS.len())? {
-        let building_id = row.id(0)?;
-        check_unique(&mut seen, &row, 0, building_id)?;
-        let floors_text = row.text(3)?;
-        let floors = floors_text
-            .parse::<u16>()
-            .ok()
-            .filter(|f| (1..=MAX_FLOORS).contains(f) && !floors_text.starts_with('+'))
-            .ok_or_else(|| {
-                row.error(3, format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`"))
-            })?;
-        let has_elevator = match row.text(4)?.as_ref() {
-            "true" => true,
-            "false" => false,
-            other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
-        };
-        let building = Building {
-            building_id: building_id.to_owned(),
-            estate_id: row.id(1)?.to_owned(),
-            name: row.text(2)?.into_owned(),
-            floors,
-            has_elevator,
-        };
-        out.push(Located { line: row.line, value: building });
-    }
-    Ok(out)
+    read_rows(
+        BUILDINGS_FILE,
+        bytes,
+        BUILDING_COLUMNS,
+        |b: &Building| &b.building_id,
+        |row| {
+            let building_id = row.id(0)?.to_owned();
+            let floors_text = row.text(3)?;
+            let floors = floors_text
+                .parse::<u16>()
+                .ok()
+                .filter(|f| (1..=MAX_FLOORS).contains(f) && !floors_text.starts_with('+'))
+                .ok_or_else(|| {
+                    row.error(
+                        3,
+                        format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`"),
+                    )
+                })?;
+            let has_elevator = match row.text(4)?.as_ref() {
+                "true" => true,
+                "false" => false,
+                other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
+            };
+            Ok(Building {
+                building_id,
+                estate_id: row.id(1)?.to_owned(),
+                name: row.text(2)?.into_owned(),
+                floors,
+                has_elevator,
+            })
+        },
+    )
 }
 
 pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
-    let mut table = Table::open(UNITS_FILE, bytes, UNIT_COLUMNS)?;
-    let mut seen = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some(row) = table.next_row(UNIT_COLUMNS.len())? {
-        let unit_id = row.id(0)?;
-        check_unique(&mut seen, &row, 0, unit_id)?;
-        let floor_area = FloorArea::parse(&row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
-        let use_text = row.text(3)?;
-        let unit_use = UnitUse::parse(&use_text)
-            .ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
-        let unit = Unit {
-            unit_id: unit_id.to_owned(),
-            building_id: row.id(1)?.to_owned(),
-            floor_area,
-            unit_use,
-            owner: row.text(4)?.into_owned(),
-        };
-        out.push(Located { line: row.line, value: unit });
-    }
-    Ok(out)
+    read_rows(
+        UNITS_FILE,
+        bytes,
+        UNIT_COLUMNS,
+        |u: &Unit| &u.unit_id,
+        |row| {
+            let unit_id = row.id(0)?.to_owned();
+            let floor_area = FloorArea::parse(&row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
+            let use_text = row.text(3)?;
+            let unit_use = UnitUse::parse(&use_text)
+                .ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
+            Ok(Unit {
+                unit_id,
+                building_id: row.id(1)?.to_owned(),
+                floor_area,
+                unit_use,
+                owner: row.text(4)?.into_owned(),
+            })
+        },
+    )
 }
 
 pub fn read_unit_balances(bytes: &[u8]) -> Result<Vec<Located<UnitBalance>>, InputError> {
-    let mut table = Table::open(UNIT_BALANCES_FILE, bytes, UNIT_BALANCE_COLUMNS)?;
-    let mut seen = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some(row) = table.next_row(UNIT_BALANCE_COLUMNS.len())? {
-        let unit_id = row.id(0)?;
-        check_unique(&mut seen, &row, 0, unit_id)?;
-        let value = UnitBalance { unit_id: unit_id.to_owned(), balance: row.amount(1)? };
-        out.push(Located { line: row.line, value });
-    }
-    Ok(out)
+    read_rows(
+        UNIT_BALANCES_FILE,
+        bytes,
+        UNIT_BALANCE_COLUMNS,
+        |b: &UnitBalance| &b.unit_id,
+        |row| Ok(UnitBalance { unit_id: row.id(0)?.to_owned(), balance: row.amount(1)? }),
+    )
 }
 
 pub fn read_statement(bytes: &[u8]) -> Result<Vec<Located<StatementLine>>, InputError> {
-    let mut table = Table::open(STATEMENT_FILE, bytes, STATEMENT_COLUMNS)?;
-    let mut seen = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some(row) = table.next_row(STATEMENT_COLUMNS.len())? {
-        let txn_id = row.id(0)?;
-        check_unique(&mut seen, &row, 0, txn_id)?;
-        let reference = match row.text(3)?.as_ref() {
-            "" => None,
-            _ => Some(row.id(3)?.to_owned()),
-        };
-        row.text(4)?; // the memo must be text, though nothing reads it
-        let value = StatementLine { txn_id: txn_id.to_owned(), date: row.date(1)?, amount: row.amount(2)?, reference };
-        out.push(Located { line: row.line, value });
-    }
-    Ok(out)
+    read_rows(
+        STATEMENT_FILE,
+        bytes,
+        STATEMENT_COLUMNS,
+        |l: &StatementLine| &l.txn_id,
+        |row| {
+            let txn_id = row.id(0)?.to_owned();
+            let (date, amount) = (row.date(1)?, row.amount(2)?);
+            let reference = match row.text(3)?.as_ref() {
+                "" => None,
+                _ => Some(row.id(3)?.to_owned()),
+            };
+            row.text(4)?; // the memo must be text, though nothing reads it
+            Ok(StatementLine { txn_id, date, amount, reference })
+        },
+    )
 }
 
 /// Reads the whole journal, grouping adjacent rows into entries.
@@ -459,4 +550,47 @@ fn with_amount(row: &Row<'_, '_>, mut posting: RawPosting) -> Result<RawPosting,
     posting.side = side;
     posting.amount = Money::parse_positive(&row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
     Ok(posting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A units file big enough to be read in parallel pieces, with multi-line quoted owners.
+    fn big_units(rows: usize) -> String {
+        let mut text = String::from("unit_id,building_id,floor_area,use,owner\n");
+        for i in 0..rows {
+            let owner = if i % 997 == 0 { "\"王\n小明, \"\"甲\"\"\"".to_owned() } else { format!("owner{i}") };
+            text.push_str(&format!("U{i:06},B1,{}.{:02},residential,{owner}\n", 35 + i % 100, i % 100));
+        }
+        text
+    }
+
+    #[test]
+    fn parallel_pieces_keep_rows_lines_and_quotes() {
+        let text = big_units(40_000);
+        assert!(text.len() > PARALLEL_MIN_BYTES);
+        let units = read_units(text.as_bytes()).unwrap();
+        assert_eq!(units.len(), 40_000);
+        // Every 997th owner spans two lines, so row i starts on line 2 + i + (quoted rows before it).
+        for (i, unit) in units.iter().enumerate() {
+            assert_eq!(unit.value.unit_id, format!("U{i:06}"));
+            assert_eq!(unit.line, 2 + i as u64 + (i as u64).div_ceil(997));
+        }
+        assert_eq!(units[997].value.owner, "王\n小明, \"甲\"");
+    }
+
+    #[test]
+    fn parallel_pieces_report_the_earliest_error() {
+        let mut text = big_units(40_000);
+        text.push_str("U000123,B1,50,residential,again\n");
+        let duplicate = read_units(text.as_bytes()).unwrap_err();
+        assert!(duplicate.message.contains("duplicate id `U000123`"), "{duplicate}");
+        // A bad area late in the file and a duplicate after it: the bad area comes first.
+        let mut text = big_units(40_000).replacen("U039000,B1,35.00", "U039000,B1,35.001", 1);
+        text.push_str("U000001,B1,50,residential,again\n");
+        let error = read_units(text.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains(":3:") && error.message.contains("at most 2 decimals"), "{error}");
+        assert_eq!(error.line, 2 + 39_000 + 39_000u64.div_ceil(997));
+    }
 }

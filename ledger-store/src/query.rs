@@ -312,7 +312,7 @@ impl Store {
                     own.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }).collect();
                 chunk.add_entry(&city, entry_id, 0, date, kind, &postings);
             }
-            facts.absorb(chunk);
+            facts.absorb(&mut chunk);
             progress(after as u64, total as u64);
         }
         Ok((city, facts))

@@ -122,11 +122,13 @@ impl EntryIds {
         }
     }
 
-    fn append(&mut self, other: EntryIds) {
+    /// Moves `other`'s ids to the end of these, leaving `other` empty with its capacity.
+    fn append(&mut self, other: &mut EntryIds) {
         let base = self.text.len() as u32;
         self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.lines.extend(other.lines);
+        self.ends.extend(other.ends.drain(..).map(|e| e + base));
+        self.lines.append(&mut other.lines);
+        other.text.clear();
     }
 }
 
@@ -258,19 +260,22 @@ impl JournalFacts {
     }
 
     /// Adds the next chunk of the journal, in file order.
-    pub fn absorb(&mut self, chunk: ChunkFacts) {
+    /// Takes everything `chunk` holds, leaving it empty with its buffers kept for reuse: fresh
+    /// buffers for every block cost more in page faults than the scan itself.
+    pub fn absorb(&mut self, chunk: &mut ChunkFacts) {
         let base = self.ids.len() as u32;
-        self.entries += chunk.entries;
-        self.postings += chunk.postings;
-        for (unit, fen) in chunk.unit_changes {
+        self.entries += std::mem::take(&mut chunk.entries);
+        self.postings += std::mem::take(&mut chunk.postings);
+        chunk.lines = 0;
+        for (unit, fen) in chunk.unit_changes.drain(..) {
             let balance = &mut self.unit_balance_fen[unit as usize];
             match balance.checked_add(fen) {
                 Some(sum) => *balance = sum,
                 None => self.overflow = true,
             }
         }
-        self.ids.append(chunk.ids);
-        for mut deposit in chunk.deposits {
+        self.ids.append(&mut chunk.ids);
+        for mut deposit in chunk.deposits.drain(..) {
             deposit.entry += base;
             let slot = &mut self.first_deposit[deposit.unit as usize];
             let earlier = match slot {
@@ -283,10 +288,10 @@ impl JournalFacts {
                 *slot = Some(deposit);
             }
         }
-        self.bank.extend(chunk.bank.into_iter().map(|b| BankPosting { entry: b.entry + base, ..b }));
-        self.unbalanced.extend(chunk.unbalanced.into_iter().map(|u| Unbalanced { entry: u.entry + base, ..u }));
-        self.invalid.extend(chunk.invalid.into_iter().map(|i| Invalid { entry: i.entry + base, ..i }));
-        self.bank_book_fen += chunk.bank_book_fen;
-        self.others_fen += chunk.others_fen;
+        self.bank.extend(chunk.bank.drain(..).map(|b| BankPosting { entry: b.entry + base, ..b }));
+        self.unbalanced.extend(chunk.unbalanced.drain(..).map(|u| Unbalanced { entry: u.entry + base, ..u }));
+        self.invalid.extend(chunk.invalid.drain(..).map(|i| Invalid { entry: i.entry + base, ..i }));
+        self.bank_book_fen += std::mem::take(&mut chunk.bank_book_fen);
+        self.others_fen += std::mem::take(&mut chunk.others_fen);
     }
 }

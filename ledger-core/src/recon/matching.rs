@@ -43,13 +43,7 @@ pub fn match_statement(
     for (r, &line) in by_txn.iter().enumerate() {
         rank[line] = r as u32;
     }
-    let mut order: Vec<usize> = (0..postings.len()).collect();
-    let key = |&i: &usize| (postings[i].date, ids.get(postings[i].entry));
-    if parallel {
-        order.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
-    } else {
-        order.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
-    }
+    let order = posting_order(postings, ids, parallel);
     let mut line_taken = vec![false; lines.len()];
     let mut posting_matched = vec![false; postings.len()];
     match_by_reference(postings, ids, lines, &by_txn, &order, &mut line_taken, &mut posting_matched);
@@ -57,6 +51,29 @@ pub fn match_statement(
     let unmatched_postings: Vec<usize> = (0..postings.len()).filter(|&i| !posting_matched[i]).collect();
     let unmatched_lines: Vec<usize> = (0..lines.len()).filter(|&i| !line_taken[i]).collect();
     Matching { matched: postings.len() - unmatched_postings.len(), unmatched_postings, unmatched_lines }
+}
+
+/// Postings in (date, entry_id) order. When the journal's ids rise in file order (the usual
+/// case), entry numbers order like ids and the sort compares integers instead of strings.
+fn posting_order(postings: &[BankPosting], ids: &EntryIds, parallel: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..postings.len()).collect();
+    let ids_rise = (1..ids.len() as u32).all(|i| ids.get(i - 1) < ids.get(i));
+    if ids_rise {
+        let key = |&i: &usize| (postings[i].date, postings[i].entry, i);
+        if parallel {
+            order.par_sort_unstable_by_key(key);
+        } else {
+            order.sort_unstable_by_key(key);
+        }
+        return order;
+    }
+    let key = |&i: &usize| (postings[i].date, ids.get(postings[i].entry));
+    if parallel {
+        order.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+    } else {
+        order.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+    }
+    order
 }
 
 fn match_by_reference(
@@ -70,7 +87,7 @@ fn match_by_reference(
 ) {
     // For each reference, its lines chained in txn order: `first[ref]`, then `next[line]`.
     const END: usize = usize::MAX;
-    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut first: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(lines.len(), Default::default());
     let mut next = vec![END; lines.len()];
     for &line in by_txn.iter().rev() {
         if let Some(reference) = &lines[line].value.reference {

@@ -11,6 +11,8 @@ pub mod facts;
 pub mod matching;
 pub mod scan;
 
+use std::hash::BuildHasher;
+
 use rayon::prelude::*;
 use serde::Serialize;
 use thiserror::Error;
@@ -182,16 +184,25 @@ fn money(fen: i128, what: &'static str) -> Result<Money, ReconError> {
 
 /// Refuses a journal in which one `entry_id` heads two separate groups of rows.
 pub fn check_split_entries(facts: &JournalFacts) -> Result<(), InputError> {
-    let mut by_id: Vec<u32> = (0..facts.ids.len() as u32).collect();
-    by_id.par_sort_unstable_by(|&a, &b| facts.ids.get(a).cmp(facts.ids.get(b)).then(a.cmp(&b)));
-    let first_repeat = by_id
-        .windows(2)
-        .filter(|w| facts.ids.get(w[0]) == facts.ids.get(w[1]))
-        .map(|w| (facts.ids.line(w[1]), w[0], w[1]))
-        .min();
+    // Sorting hashes, not strings: equal ids have equal hashes, and runs of equal hashes are
+    // almost always one long.
+    let hasher = rustc_hash::FxBuildHasher;
+    let mut by_hash: Vec<(u64, u32)> =
+        (0..facts.ids.len() as u32).into_par_iter().map(|i| (hasher.hash_one(facts.ids.get(i)), i)).collect();
+    by_hash.par_sort_unstable();
+    let mut first_repeat: Option<(u64, u32)> = None;
+    for run in by_hash.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        for (j, &(_, later)) in run.iter().enumerate() {
+            if let Some(&(_, earlier)) = run[..j].iter().find(|(_, e)| facts.ids.get(*e) == facts.ids.get(later)) {
+                let candidate = (facts.ids.line(later), earlier);
+                first_repeat = Some(first_repeat.map_or(candidate, |f| f.min(candidate)));
+                break;
+            }
+        }
+    }
     match first_repeat {
         None => Ok(()),
-        Some((line, first, _)) => Err(InputError {
+        Some((line, first)) => Err(InputError {
             file: JOURNAL_FILE.to_owned(),
             line,
             column: Some((1, "entry_id".to_owned())),

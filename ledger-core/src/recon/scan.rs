@@ -7,9 +7,9 @@
 //! where the count of quote characters before it is even (outside any quoted field, since
 //! `""` escapes come in pairs) and where the next row starts a new entry.
 
-use memchr::{memchr2, memchr_iter};
+use memchr::memchr_iter;
 
-use crate::csvscan::{blank_line as is_blank_line, read_record, Field};
+use crate::csvscan::{blank_line as is_blank_line, next_record_start, read_record, Field};
 use rayon::prelude::*;
 
 use crate::account::{is_valid_id, EntryKind};
@@ -41,7 +41,7 @@ struct Pending<'b> {
 
 /// Scans journal rows (no header) starting at a record boundary and folds every entry into a
 /// [`ChunkFacts`]. Lines are counted from 0 at the first byte; [`scan_pieces`] shifts them.
-pub fn scan_chunk(city: &CityIndex, bytes: &[u8]) -> Result<ChunkFacts, InputError> {
+pub fn scan_chunk(city: &CityIndex, bytes: &[u8], facts: &mut ChunkFacts) -> Result<(), InputError> {
     if simdutf8::basic::from_utf8(bytes).is_err() {
         // simdutf8 says yes or no fast; std says where.
         let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
@@ -50,7 +50,6 @@ pub fn scan_chunk(city: &CityIndex, bytes: &[u8]) -> Result<ChunkFacts, InputErr
         let column = memchr_iter(b',', &bytes[line_start..at]).count();
         return Err(error(line, column, "expected UTF-8 text, found invalid bytes".to_owned()));
     }
-    let mut facts = ChunkFacts::default();
     let mut fields: Vec<Field<'_>> = Vec::with_capacity(16);
     let mut postings: Vec<PostingIn<'_>> = Vec::new();
     let mut pending: Option<Pending<'_>> = None;
@@ -110,7 +109,7 @@ pub fn scan_chunk(city: &CityIndex, bytes: &[u8]) -> Result<ChunkFacts, InputErr
         facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
     }
     facts.lines = line;
-    Ok(facts)
+    Ok(())
 }
 
 fn parse_kind(kind_text: &[u8], line: u64) -> Result<EntryKind, InputError> {
@@ -138,21 +137,6 @@ fn signed_amount(debit: &[u8], credit: &[u8], line: u64) -> Result<i64, InputErr
         return Err(error(line, column, format!("expected a positive amount, found `{}`", text(field))));
     }
     Ok(sign * fen)
-}
-
-/// The first record start at or after `from`, given whether `from` lies inside quotes.
-fn next_record_start(bytes: &[u8], from: usize, mut quoted: bool) -> Option<usize> {
-    let mut pos = from;
-    while let Some(k) = memchr2(b'"', b'\n', &bytes[pos..]) {
-        let at = pos + k;
-        if bytes[at] == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
-            return Some(at + 1);
-        }
-        pos = at + 1;
-    }
-    None
 }
 
 /// The first complete record start at or after `from` where a new entry begins, or `None`.
@@ -200,35 +184,36 @@ pub fn entry_pieces(bytes: &[u8], pieces: usize) -> Vec<std::ops::Range<usize>> 
     cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Scans a buffer of whole entries in parallel pieces; the facts come back in file order with
-/// file line numbers. On errors, the one earliest in the file is returned.
+/// Scans a buffer of whole entries in parallel pieces into `chunks` (grown as needed, each
+/// emptied by [`JournalFacts::absorb`] before) and returns how many it filled, in file order,
+/// with file line numbers. On errors, the one earliest in the file is returned.
 pub fn scan_pieces(
     city: &CityIndex,
     bytes: &[u8],
     first_line: u64,
     pieces: usize,
     parallel: bool,
-) -> Result<Vec<ChunkFacts>, InputError> {
+    chunks: &mut Vec<ChunkFacts>,
+) -> Result<usize, InputError> {
     let ranges = entry_pieces(bytes, pieces);
-    let scan = |r: &std::ops::Range<usize>| scan_chunk(city, &bytes[r.clone()]);
-    let results: Vec<Result<ChunkFacts, InputError>> =
-        if parallel { ranges.par_iter().map(scan).collect() } else { ranges.iter().map(scan).collect() };
+    chunks.resize_with(chunks.len().max(ranges.len()), ChunkFacts::default);
+    let scan = |(chunk, r): (&mut ChunkFacts, &std::ops::Range<usize>)| scan_chunk(city, &bytes[r.clone()], chunk);
+    let used = &mut chunks[..ranges.len()];
+    let results: Vec<Result<(), InputError>> = if parallel {
+        used.par_iter_mut().zip(ranges.par_iter()).map(scan).collect()
+    } else {
+        used.iter_mut().zip(ranges.iter()).map(scan).collect()
+    };
     let mut line = first_line;
-    let mut chunks = Vec::with_capacity(results.len());
-    for result in results {
-        match result {
-            Ok(mut chunk) => {
-                chunk.shift_lines(line);
-                line += chunk.lines;
-                chunks.push(chunk);
-            }
-            Err(mut error) => {
-                error.line += line;
-                return Err(error);
-            }
+    for (chunk, result) in used.iter_mut().zip(results) {
+        if let Err(mut error) = result {
+            error.line += line;
+            return Err(error);
         }
+        chunk.shift_lines(line);
+        line += chunk.lines;
     }
-    Ok(chunks)
+    Ok(ranges.len())
 }
 
 /// Checks that `header` (the first line of journal.csv, BOM removed) names the SPEC columns.
@@ -268,6 +253,8 @@ pub struct JournalFolder<'c> {
     header_read: bool,
     pieces: usize,
     parallel: bool,
+    /// Scan buffers, reused from block to block.
+    chunks: Vec<ChunkFacts>,
 }
 
 impl<'c> JournalFolder<'c> {
@@ -280,6 +267,7 @@ impl<'c> JournalFolder<'c> {
             header_read: false,
             pieces: pieces.max(1),
             parallel,
+            chunks: Vec::new(),
         }
     }
 
@@ -300,7 +288,8 @@ impl<'c> JournalFolder<'c> {
         let rest = &buffer[consumed..];
         let cut = if last { Some(rest.len()) } else { last_cut(rest) };
         let Some(cut) = cut else { return Ok(consumed) };
-        for chunk in scan_pieces(self.city, &rest[..cut], self.next_line, self.pieces, self.parallel)? {
+        let used = scan_pieces(self.city, &rest[..cut], self.next_line, self.pieces, self.parallel, &mut self.chunks)?;
+        for chunk in &mut self.chunks[..used] {
             self.next_line += chunk.lines;
             self.facts.absorb(chunk);
         }

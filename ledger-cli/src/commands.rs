@@ -7,7 +7,7 @@ use ledger_gen::{GenOptions, GenSummary};
 use ledger_store::{BalanceScope, ImportOutcome, Store, StoreError};
 use serde::Serialize;
 
-use crate::args::{BalanceArgs, Cli, Command, GenArgs};
+use crate::args::{BalanceArgs, Cli, Command, GenArgs, ReconcileArgs};
 use crate::{files, progress, Outcome};
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
@@ -43,6 +43,27 @@ async fn init(db: &str, json: bool) -> anyhow::Result<Outcome> {
 }
 
 async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcome> {
+    let outcome = import_files(db, dir).await?;
+    if json {
+        print_json(&serde_json::json!({
+            "estates": outcome.estates, "buildings": outcome.buildings, "units": outcome.units,
+            "entries": outcome.entries, "postings": outcome.postings, "already_stored": outcome.already_stored,
+        }))?;
+    } else {
+        println!(
+            "imported {} estates, {} buildings, {} units, {} entries ({} postings); {} entries were already posted",
+            outcome.estates,
+            outcome.buildings,
+            outcome.units,
+            outcome.entries,
+            outcome.postings,
+            outcome.already_stored
+        );
+    }
+    Ok(outcome)
+}
+
+async fn import_files(db: &str, dir: &Path) -> anyhow::Result<ImportOutcome> {
     let spinner = progress::spinner("reading");
     let city = files::read_city(dir);
     spinner.finish_and_clear();
@@ -56,17 +77,7 @@ async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcom
         Err(StoreError::Refused(refused)) => bail!("{}", refused.to_string().trim_end()),
         Err(other) => return Err(other.into()),
     };
-    if json {
-        print_json(&serde_json::json!({
-            "estates": outcome.estates, "buildings": outcome.buildings, "units": outcome.units,
-            "entries": outcome.entries, "postings": outcome.postings, "already_stored": outcome.already_stored,
-        }))?;
-    } else {
-        println!(
-            "imported {} estates, {} buildings, {} units, {} entries ({} postings) into {}; {} entries were already posted",
-            outcome.estates, outcome.buildings, outcome.units, outcome.entries, outcome.postings, store.engine(), outcome.already_stored
-        );
-    }
+    store.close().await;
     Ok(outcome)
 }
 
@@ -159,35 +170,66 @@ const DEMO_SEED: u64 = 2026;
 async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let folder = out.unwrap_or_else(|| temp.path().to_owned());
+    let say = |line: String| {
+        if !json {
+            println!("{line}");
+        }
+    };
     let city_dir = folder.join("city");
     let summary = generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: city_dir.clone(), faults: false })?;
+    say(format!(
+        "1. Generated a city of {} units in {} estates ({} postings) in {}.",
+        summary.units,
+        summary.estates,
+        summary.postings,
+        city_dir.display()
+    ));
     let db = format!("sqlite://{}", folder.join("demo.db").display());
-    if !json {
-        println!(
-            "1. generated a city of {} units in {} estates ({} postings) in {}",
-            summary.units,
-            summary.estates,
-            summary.postings,
-            city_dir.display()
-        );
-    }
-    let imported = import(&db, &city_dir, json).await?;
-    let again = import(&db, &city_dir, json).await?;
+    let imported = import_files(&db, &city_dir).await?;
+    let again = import_files(&db, &city_dir).await?;
     if again.entries != 0 {
         bail!("the second import posted {} entries; importing twice must post nothing", again.entries);
     }
+    say(format!(
+        "2. Imported {} entries into the embedded database {db}; importing again posted nothing.",
+        imported.entries
+    ));
     let store = open(&db).await?;
     let city = store.balance(&BalanceScope::City, None).await?.context("the city balance")?;
     let verified = store.verify(&|_, _| {}).await?;
-    if json {
-        print_json(
-            &serde_json::json!({ "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified }),
-        )?;
-    } else {
-        println!("2. imported it into the embedded database {db}; a second import posted nothing");
-        println!("3. the city's unit sub-ledgers hold {} over {} units", city.balance, city.units);
-        println!("4. verify: {} entries, chain intact = {}", verified.entries_checked, verified.first_break.is_none());
-    }
     store.close().await;
+    say(format!("3. The city's unit sub-ledgers hold {} over {} units.", city.balance, city.units));
+    say(format!(
+        "4. Verify: {} entries, hash chain intact: {}.",
+        verified.entries_checked,
+        verified.first_break.is_none()
+    ));
+    let against_bank = ReconcileArgs {
+        dir: None,
+        report: None,
+        statement: Some(city_dir.join("statement.csv")),
+        unit_balances: Some(city_dir.join("unit_balances.csv")),
+        as_of: None,
+        timings: false,
+    };
+    let clean = crate::reconcile::quiet_report(&db, &against_bank).await?;
+    say(format!("5. Reconciled the database with the bank: {} discrepancies.", clean.summary.discrepancies));
+    let faulty_dir = folder.join("faulty-city");
+    generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: faulty_dir.clone(), faults: true })?;
+    let faulty_args =
+        ReconcileArgs { dir: Some(faulty_dir.clone()), statement: None, unit_balances: None, ..against_bank };
+    let faulty = crate::reconcile::quiet_report(&db, &faulty_args).await?;
+    say(format!(
+        "6. The same city with planted faults (named in {}), reconciled from its files:\n",
+        faulty_dir.join("truth.json").display()
+    ));
+    if json {
+        print_json(&serde_json::json!({
+            "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
+            "reconciliation": clean.summary, "faulty_reconciliation": faulty,
+        }))?;
+    } else {
+        crate::reconcile::print_summary(&faulty, None);
+    }
     Ok(Outcome::Clean)
 }

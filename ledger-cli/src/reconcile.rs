@@ -49,10 +49,7 @@ pub async fn run(db: &str, args: ReconcileArgs, json: bool) -> anyhow::Result<Ou
         }
     }
     let phases = Phases { enabled: args.timings, start: std::time::Instant::now() };
-    let report = match &args.dir {
-        Some(dir) => reconcile_dir(dir, &args, &phases)?,
-        None => reconcile_db(db, &args, &phases).await?,
-    };
+    let report = report_for(db, &args, &phases).await?;
     if let Some(path) = &args.report {
         write_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }
@@ -63,6 +60,19 @@ pub async fn run(db: &str, args: ReconcileArgs, json: bool) -> anyhow::Result<Ou
         print_summary(&report, args.report.as_deref());
     }
     Ok(if report.summary.discrepancies > 0 { Outcome::Discrepancies } else { Outcome::Clean })
+}
+
+/// The report for the files of `args.dir`, or for the database when there is none.
+async fn report_for(db: &str, args: &ReconcileArgs, phases: &Phases) -> anyhow::Result<Report> {
+    match &args.dir {
+        Some(dir) => reconcile_dir(dir, args, phases),
+        None => reconcile_db(db, args, phases).await,
+    }
+}
+
+/// Reconciles without phase timings, for the demo.
+pub async fn quiet_report(db: &str, args: &ReconcileArgs) -> anyhow::Result<Report> {
+    report_for(db, args, &Phases { enabled: false, start: std::time::Instant::now() }).await
 }
 
 fn bank_path(explicit: &Option<PathBuf>, dir: Option<&Path>, name: &str) -> Option<PathBuf> {
@@ -176,7 +186,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(report: &Report, written_to: Option<&Path>) {
+pub fn print_summary(report: &Report, written_to: Option<&Path>) {
     let s = &report.summary;
     println!(
         "Reconciled {} units in {} buildings of {} estates; {} entries, {} postings read.",

@@ -2,8 +2,9 @@
 //! `cargo bench -p mfund-benches --bench reconcile` (MFUND_BENCH_UNITS sets the city size,
 //! default 200,000 units ≈ 3.3M postings).
 //!
-//! - `fold parsed`: classify and fold already-parsed postings into per-unit balances and the
-//!   report's lists (no CSV): the in-memory core.
+//! - `fold classified`: fold parsed postings whose accounts are already interned (classified
+//!   against the registry) into per-unit balances and the report's lists: the in-memory core.
+//! - `fold parsed`: the same, looking each account up in the registry first.
 //! - `fold csv`: the same from journal.csv bytes in memory (scanning included).
 //! - `reconcile`: units against the bank and the statement matching, from folded facts.
 
@@ -11,8 +12,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ledger_core::interchange::{read_buildings, read_estates, read_statement, read_unit_balances, read_units};
+use ledger_core::recon::facts::{classify_account, AccountClass};
 use ledger_core::recon::scan::fold_journal;
-use ledger_core::recon::{reconcile, BankFiles, ChunkFacts, CityIndex, JournalFacts, PostingIn};
+use ledger_core::recon::{reconcile, BankFiles, ChunkFacts, CityIndex, JournalFacts, PostingIn, UnitCursor};
 use ledger_core::{Date, EntryKind};
 use rayon::prelude::*;
 
@@ -21,6 +23,8 @@ struct ParsedEntry {
     date: Date,
     kind: EntryKind,
     postings: Vec<(String, i64)>,
+    /// The accounts, classified against the registry once (interned).
+    classes: Vec<AccountClass>,
 }
 
 struct City {
@@ -47,22 +51,21 @@ fn city() -> City {
     let parsed: Vec<ParsedEntry> = ledger_core::interchange::read_journal(&journal)
         .unwrap()
         .into_iter()
-        .map(|e| ParsedEntry {
-            id: e.entry_id,
-            date: e.date,
-            kind: e.kind,
-            postings: e
-                .postings
-                .into_iter()
-                .map(|p| (p.account, p.amount.fen() * if p.side == ledger_core::Side::Debit { 1 } else { -1 }))
-                .collect(),
+        .map(|e| {
+            let sign = |side| if side == ledger_core::Side::Debit { 1 } else { -1 };
+            let postings: Vec<(String, i64)> =
+                e.postings.into_iter().map(|p| (p.account, p.amount.fen() * sign(p.side))).collect();
+            let mut cursor = UnitCursor::default();
+            let classes = postings.iter().map(|(account, _)| classify_account(account, &index, &mut cursor)).collect();
+            ParsedEntry { id: e.entry_id, date: e.date, kind: e.kind, postings, classes }
         })
         .collect();
     let postings = parsed.iter().map(|e| e.postings.len() as u64).sum();
     City { index, journal, parsed, postings, balances: read("unit_balances.csv"), statement: read("statement.csv") }
 }
 
-fn fold_parsed(city: &City, pieces: usize) -> JournalFacts {
+/// Folds the parsed journal in `pieces` parallel chunks; `classified` skips the account lookups.
+fn fold_parsed(city: &City, pieces: usize, classified: bool) -> JournalFacts {
     let size = city.parsed.len().div_ceil(pieces);
     let mut chunks: Vec<ChunkFacts> = city
         .parsed
@@ -75,7 +78,11 @@ fn fold_parsed(city: &City, pieces: usize) -> JournalFacts {
                 postings.extend(
                     e.postings.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }),
                 );
-                chunk.add_entry(&city.index, &e.id, 0, e.date, e.kind, &postings);
+                if classified {
+                    chunk.add_classified(&e.id, 0, e.date, e.kind, &postings, &e.classes);
+                } else {
+                    chunk.add_entry(&city.index, &e.id, 0, e.date, e.kind, &postings);
+                }
             }
             chunk
         })
@@ -93,8 +100,10 @@ fn benches(c: &mut Criterion) {
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let mut group = c.benchmark_group("reconcile");
     group.sample_size(10).measurement_time(Duration::from_secs(8)).throughput(Throughput::Elements(city.postings));
-    group.bench_function("fold parsed/1 thread", |b| b.iter(|| one.install(|| fold_parsed(&city, 1))));
-    group.bench_function(format!("fold parsed/{all} threads"), |b| b.iter(|| fold_parsed(&city, all * 4)));
+    group.bench_function("fold classified/1 thread", |b| b.iter(|| one.install(|| fold_parsed(&city, 1, true))));
+    group.bench_function(format!("fold classified/{all} threads"), |b| b.iter(|| fold_parsed(&city, all * 4, true)));
+    group.bench_function("fold parsed/1 thread", |b| b.iter(|| one.install(|| fold_parsed(&city, 1, false))));
+    group.bench_function(format!("fold parsed/{all} threads"), |b| b.iter(|| fold_parsed(&city, all * 4, false)));
     group.bench_function("fold csv/1 thread", |b| {
         b.iter(|| one.install(|| fold_journal(&city.index, &city.journal, 64 << 20, 1, false).unwrap()))
     });

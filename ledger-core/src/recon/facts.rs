@@ -170,19 +170,34 @@ impl ChunkFacts {
         kind: EntryKind,
         postings: &[PostingIn<'_>],
     ) {
+        let mut classes = std::mem::take(&mut self.classes);
+        classes.clear();
+        classes.extend(postings.iter().map(|p| classify_account(p.account, city, &mut self.cursor)));
+        self.add_classified(entry_id, line, date, kind, postings, &classes);
+        self.classes = classes;
+    }
+
+    /// Folds one entry whose accounts are already classified (`classes[i]` for `postings[i]`):
+    /// the in-memory core of reconciliation, integer work only.
+    pub fn add_classified(
+        &mut self,
+        entry_id: &str,
+        line: u64,
+        date: Date,
+        kind: EntryKind,
+        postings: &[PostingIn<'_>],
+        classes: &[AccountClass],
+    ) {
         self.entries += 1;
         self.postings += postings.len() as u64;
         let entry = self.ids.push(entry_id, line);
-        self.classes.clear();
         let mut valid = true;
         let (mut debit_fen, mut credit_fen) = (0i64, 0i64);
-        for p in postings {
-            let class = classify_account(p.account, city, &mut self.cursor);
-            if let AccountClass::Invalid(reason) = class {
+        for (p, class) in postings.iter().zip(classes) {
+            if let AccountClass::Invalid(reason) = *class {
                 self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason });
                 valid = false;
             }
-            self.classes.push(class);
             if p.signed_fen > 0 {
                 debit_fen = debit_fen.saturating_add(p.signed_fen);
             } else {
@@ -194,13 +209,13 @@ impl ChunkFacts {
             valid = false;
         }
         if valid {
-            self.apply(entry, date, kind, postings);
+            self.apply(entry, date, kind, postings, classes);
         }
     }
 
-    fn apply(&mut self, entry: u32, date: Date, kind: EntryKind, postings: &[PostingIn<'_>]) {
+    fn apply(&mut self, entry: u32, date: Date, kind: EntryKind, postings: &[PostingIn<'_>], classes: &[AccountClass]) {
         let deposits_from = self.deposits.len();
-        for (p, class) in postings.iter().zip(&self.classes) {
+        for (p, class) in postings.iter().zip(classes) {
             match *class {
                 AccountClass::Unit(unit) => {
                     self.unit_changes.push((unit, -p.signed_fen));

@@ -106,11 +106,29 @@ impl Writers {
         lines: &[Line<'_>],
         bank_line: Option<(Date, bool)>,
     ) -> io::Result<()> {
+        self.entry_reversing(id, date, kind, lines, bank_line, "")
+    }
+
+    /// Like [`Writers::entry`], naming in the `reverses` column the entry a reversal undoes.
+    fn entry_reversing(
+        &mut self,
+        id: &str,
+        date: Date,
+        kind: &str,
+        lines: &[Line<'_>],
+        bank_line: Option<(Date, bool)>,
+        reverses: &str,
+    ) -> io::Result<()> {
         for (account, signed_fen, memo) in lines {
             let amount = Money::from_fen(signed_fen.abs());
             let (debit, credit) =
                 if *signed_fen > 0 { (amount.to_string(), String::new()) } else { (String::new(), amount.to_string()) };
-            writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{}", quote(memo))?;
+            let memo = quote(memo);
+            if reverses.is_empty() {
+                writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{memo}")?;
+            } else {
+                writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{memo},{reverses}")?;
+            }
         }
         self.summary.entries += 1;
         self.summary.postings += lines.len();
@@ -287,7 +305,7 @@ fn write_history(
                 )?;
                 let rev = w.entry_id();
                 let lines = [(account.as_str(), fen, "冲销重复缴存"), (BANK_ACCOUNT, -fen, "")];
-                write_reversal(w, &rev, date.add_days(3), &lines, &dup)?;
+                w.entry_reversing(&rev, date.add_days(3), "reversal", &lines, Some((date.add_days(3), true)), &dup)?;
             }
         }
     }
@@ -296,20 +314,6 @@ fn write_history(
             write_building_year(w, rng, units, building, year, interest_income)?;
         }
     }
-    Ok(())
-}
-
-fn write_reversal(w: &mut Writers, id: &str, date: Date, lines: &[Line<'_>], target: &str) -> io::Result<()> {
-    for (account, signed_fen, memo) in lines {
-        let amount = Money::from_fen(signed_fen.abs());
-        let (debit, credit) =
-            if *signed_fen > 0 { (amount.to_string(), String::new()) } else { (String::new(), amount.to_string()) };
-        writeln!(w.journal, "{id},{date},reversal,{account},{debit},{credit},{},{target}", quote(memo))?;
-    }
-    w.summary.entries += 1;
-    w.summary.postings += lines.len();
-    let bank_fen: i64 = lines.iter().filter(|l| l.0 == BANK_ACCOUNT).map(|l| l.1).sum();
-    w.statement_line(date, bank_fen, id, "冲销")?;
     Ok(())
 }
 

@@ -135,7 +135,49 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
+/// One page of stored entries in sequence order, each with its postings in line order.
+struct EntryPage {
+    entries: Vec<(EntryHeader, Vec<StoredPosting>)>,
+}
+
 impl Store {
+    /// The entries after sequence number `after`, at most `limit` of them.
+    async fn entry_page(&self, after: i64, limit: i64) -> Result<EntryPage, StoreError> {
+        let (headers, postings): (Vec<EntryHeader>, Vec<PostingRow>) = dispatch!(Pool, &self.pool, |p| {
+            let headers: Vec<EntryHeader> = sqlx::query_as(
+                "SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            let last = headers.last().map_or(after, |h| h.0);
+            let postings = sqlx::query_as(
+                "SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p \
+                 JOIN accounts a ON a.account_id = p.account_id \
+                 WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no",
+            )
+            .bind(after)
+            .bind(last)
+            .fetch_all(p)
+            .await?;
+            (headers, postings)
+        });
+        let mut postings = postings.into_iter().peekable();
+        let entries = headers
+            .into_iter()
+            .map(|header| {
+                let mut own = Vec::new();
+                while let Some(row) = postings.next_if(|row| row.0 == header.0) {
+                    own.push(stored_posting(row));
+                }
+                (header, own)
+            })
+            .collect();
+        Ok(EntryPage { entries })
+    }
+
     /// The unit sub-ledger balance of a unit, building, estate or the city, optionally as of
     /// the end of a date. Returns `None` when the unit, building or estate is not registered.
     pub async fn balance(&self, scope: &BalanceScope, as_of: Option<Date>) -> Result<Option<Balance>, StoreError> {
@@ -189,29 +231,12 @@ impl Store {
         let total: i64 =
             dispatch!(Pool, &self.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(p).await?);
         loop {
-            let (headers, postings): (Vec<EntryHeader>, Vec<PostingRow>) = dispatch!(Pool, &self.pool, |p| {
-                let headers: Vec<EntryHeader> = sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2")
-                    .bind(after)
-                    .bind(VERIFY_PAGE_ENTRIES)
-                    .fetch_all(p)
-                    .await?;
-                let last = headers.last().map_or(after, |h| h.0);
-                let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no")
-                    .bind(after)
-                    .bind(last)
-                    .fetch_all(p)
-                    .await?;
-                (headers, postings)
-            });
-            let Some(last) = headers.last() else { break };
+            let page = self.entry_page(after, VERIFY_PAGE_ENTRIES).await?;
+            let Some((last, _)) = page.entries.last() else { break };
             after = last.0;
-            let mut postings = postings.into_iter().peekable();
-            for header in &headers {
-                let mut own = Vec::new();
-                while let Some(row) = postings.next_if(|row| row.0 == header.0) {
-                    own.push(stored_posting(row));
-                }
-                let entry = stored_entry(header, own);
+            for (header, own) in page.entries {
+                let entry = stored_entry(&header, own);
+                let header = &header;
                 let checked = to_hash(header.5.clone()).and_then(|content| Ok((content, to_hash(header.6.clone())?)));
                 let result = match checked {
                     Ok((content, chain)) => verifier.check(header.0, &entry, &content, &chain),
@@ -268,48 +293,22 @@ impl Store {
         let total: i64 =
             dispatch!(Pool, &self.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(p).await?);
         let mut after: i64 = 0;
+        let mut chunk = ChunkFacts::default();
         loop {
-            let (headers, postings): (Vec<(i64, String, String, String)>, Vec<(i64, String, i64, i64)>) = dispatch!(
-                Pool,
-                &self.pool,
-                |p| {
-                    let headers: Vec<(i64, String, String, String)> = sqlx::query_as(
-                        "SELECT seq, entry_id, entry_date, kind FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    )
-                    .bind(after)
-                    .bind(RECONCILE_PAGE_ENTRIES)
-                    .fetch_all(p)
-                    .await?;
-                    let last = headers.last().map_or(after, |h| h.0);
-                    let postings = sqlx::query_as(
-                    "SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen FROM postings p JOIN accounts a ON a.account_id = p.account_id \
-                     WHERE p.entry_seq > $1 AND p.entry_seq <= $2 ORDER BY p.entry_seq, p.line_no",
-                )
-                .bind(after)
-                .bind(last)
-                .fetch_all(p)
-                .await?;
-                    (headers, postings)
-                }
-            );
-            let Some(last) = headers.last() else { break };
+            let page = self.entry_page(after, RECONCILE_PAGE_ENTRIES).await?;
+            let Some((last, _)) = page.entries.last() else { break };
             after = last.0;
-            let mut chunk = ChunkFacts::default();
-            let mut rows = postings.into_iter().peekable();
-            let mut own: Vec<(String, i64)> = Vec::new();
-            for (seq, entry_id, date, kind) in &headers {
-                own.clear();
-                while let Some((_, account, debit, credit)) = rows.next_if(|r| r.0 == *seq) {
-                    own.push((account, debit - credit));
-                }
+            for ((_, entry_id, date, kind, ..), own) in &page.entries {
                 if date.as_str() > as_of_text.as_str() {
                     continue;
                 }
                 let date = Date::parse(date).map_err(|e| StoreError::Corrupt(format!("entry `{entry_id}`: {e}")))?;
                 let kind = EntryKind::parse(kind)
                     .ok_or_else(|| StoreError::Corrupt(format!("entry `{entry_id}` has kind `{kind}`")))?;
-                let postings: Vec<PostingIn> =
-                    own.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }).collect();
+                let postings: Vec<PostingIn> = own
+                    .iter()
+                    .map(|p| PostingIn { account: &p.account, signed_fen: p.debit_fen - p.credit_fen })
+                    .collect();
                 chunk.add_entry(&city, entry_id, 0, date, kind, &postings);
             }
             facts.absorb(&mut chunk);

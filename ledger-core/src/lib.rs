@@ -10,6 +10,7 @@ pub mod apportion;
 pub mod audit;
 mod csvscan;
 pub mod date;
+pub mod drawdown;
 pub mod entry;
 pub mod fixed;
 pub mod import;

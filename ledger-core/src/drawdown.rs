@@ -1,0 +1,453 @@
+//! Drawdowns (动用维修资金): the rules of using the fund for a repair, each in one place.
+//!
+//! Sources: Order 165 of 2007 (住宅专项维修资金管理办法) arts. 22–24 for the normal procedure and
+//! the emergency use; Civil Code arts. 278 and 281 for the owners' vote; the city's green
+//! channel (绿色通道) rules for emergencies: the street office decides within 2 working days, up
+//! to 50 % of the estimate may be advanced, the rest is paid after acceptance, and the owners
+//! are told afterwards in a public notice. This module is pure: the store keeps the state and
+//! the CLI asks; every rule here is a function of its inputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::apportion::{apportion, ApportionError, ShareBasis};
+use crate::date::{Date, Weekday};
+use crate::money::Money;
+use crate::registry::FloorArea;
+
+/// What is being repaired. The first seven are the emergency list that may take the green
+/// channel; the rest can only take the normal route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    FirePipeNetwork,
+    FireWaterSystem,
+    WaterSupply,
+    Elevator,
+    RoofLeak,
+    Facade,
+    Drainage,
+    ExteriorPainting,
+    SecuritySystem,
+    RoadsAndParking,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 11] = [
+        Category::FirePipeNetwork,
+        Category::FireWaterSystem,
+        Category::WaterSupply,
+        Category::Elevator,
+        Category::RoofLeak,
+        Category::Facade,
+        Category::Drainage,
+        Category::ExteriorPainting,
+        Category::SecuritySystem,
+        Category::RoadsAndParking,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::FirePipeNetwork => "fire_pipe_network",
+            Category::FireWaterSystem => "fire_water_system",
+            Category::WaterSupply => "water_supply",
+            Category::Elevator => "elevator",
+            Category::RoofLeak => "roof_leak",
+            Category::Facade => "facade",
+            Category::Drainage => "drainage",
+            Category::ExteriorPainting => "exterior_painting",
+            Category::SecuritySystem => "security_system",
+            Category::RoadsAndParking => "roads_and_parking",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// The green channel's emergency list: fire-fighting pipe network, fire water supply,
+    /// water supply failure, lift failure, roof or outer-wall leak, façade at risk of falling,
+    /// drains collapsed, blocked or burst.
+    pub fn is_emergency(self) -> bool {
+        matches!(
+            self,
+            Category::FirePipeNetwork
+                | Category::FireWaterSystem
+                | Category::WaterSupply
+                | Category::Elevator
+                | Category::RoofLeak
+                | Category::Facade
+                | Category::Drainage
+        )
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a drawdown is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Emergency: no vote; the street office of the estate decides within 2 working days.
+    GreenChannel,
+    /// The owners vote (Civil Code art. 278), then the street office approves.
+    Normal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DrawdownError {
+    #[error("category `{0}` is not on the emergency list (fire_pipe_network, fire_water_system, water_supply, elevator, roof_leak, facade, drainage): it can only take the normal route with an owners' vote")]
+    NotAnEmergency(Category),
+    #[error("only the street office of the estate ({expected}) may decide; `{found}` may not")]
+    WrongStreetOffice { expected: String, found: String },
+    #[error("cannot {action} a drawdown that is {state}")]
+    Transition { action: Action, state: State },
+    #[error("an advance of {amount} exceeds 50 % of the approved estimate {estimate} (at most {limit})")]
+    AdvanceTooLarge { amount: Money, estimate: Money, limit: Money },
+    #[error(
+        "the final cost {final_cost} is more than 10 % over the approved estimate {estimate}: it needs a new approval"
+    )]
+    OverEstimate { final_cost: Money, estimate: Money },
+    #[error("the final cost {final_cost} is less than what was already advanced ({advanced})")]
+    BelowAdvance { final_cost: Money, advanced: Money },
+    #[error("the owners' vote has not passed: {0}")]
+    VoteNotPassed(String),
+    #[error("these units cannot cover their shares: {}", list_shortfalls(.0))]
+    Shortfall(Vec<Shortfall>),
+    #[error(transparent)]
+    Apportion(#[from] ApportionError),
+    #[error("amount must be positive, found {0}")]
+    NotPositive(Money),
+}
+
+fn list_shortfalls(shortfalls: &[Shortfall]) -> String {
+    shortfalls.iter().map(|s| format!("{} short by {}", s.unit_id, s.missing)).collect::<Vec<_>>().join(", ")
+}
+
+/// The states of a drawdown: `submitted → approved | rejected → advanced → completed →
+/// settled`, and `cancelled` before any payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Submitted,
+    Approved,
+    Rejected,
+    Advanced,
+    Completed,
+    Settled,
+    Cancelled,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Submitted => "submitted",
+            State::Approved => "approved",
+            State::Rejected => "rejected",
+            State::Advanced => "advanced",
+            State::Completed => "completed",
+            State::Settled => "settled",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<State> {
+        [
+            State::Submitted,
+            State::Approved,
+            State::Rejected,
+            State::Advanced,
+            State::Completed,
+            State::Settled,
+            State::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What someone asks to do with a drawdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Approve,
+    Reject,
+    Advance,
+    Complete,
+    Settle,
+    Cancel,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Advance => "advance",
+            Action::Complete => "complete",
+            Action::Settle => "settle",
+            Action::Cancel => "cancel",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state an action leads to, or why it cannot be taken now. Completing without an
+/// advance is allowed (the whole cost is then paid at settlement); cancelling is possible
+/// only before any payment.
+pub fn next_state(state: State, action: Action) -> Result<State, DrawdownError> {
+    let next = match (state, action) {
+        (State::Submitted, Action::Approve) => State::Approved,
+        (State::Submitted, Action::Reject) => State::Rejected,
+        (State::Approved, Action::Advance) => State::Advanced,
+        (State::Approved | State::Advanced, Action::Complete) => State::Completed,
+        (State::Completed, Action::Settle) => State::Settled,
+        (State::Submitted | State::Approved, Action::Cancel) => State::Cancelled,
+        _ => return Err(DrawdownError::Transition { action, state }),
+    };
+    Ok(next)
+}
+
+/// Whether `state` is where `action` leads, so that repeating it changes nothing.
+pub fn already_done(state: State, action: Action) -> bool {
+    matches!(
+        (state, action),
+        (State::Approved, Action::Approve)
+            | (State::Rejected, Action::Reject)
+            | (State::Advanced, Action::Advance)
+            | (State::Completed, Action::Complete)
+            | (State::Settled, Action::Settle)
+            | (State::Cancelled, Action::Cancel)
+    )
+}
+
+/// Checks the route a drawdown asks for: the green channel is for the emergency list only.
+pub fn check_route(category: Category, route: Route) -> Result<(), DrawdownError> {
+    match route {
+        Route::GreenChannel if !category.is_emergency() => Err(DrawdownError::NotAnEmergency(category)),
+        _ => Ok(()),
+    }
+}
+
+/// Only the street office of the drawdown's estate may approve or reject it.
+pub fn check_street_office(estate_street_office: &str, acting: &str) -> Result<(), DrawdownError> {
+    if estate_street_office != acting {
+        return Err(DrawdownError::WrongStreetOffice {
+            expected: estate_street_office.to_owned(),
+            found: acting.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Days the street office has to decide on a green-channel application.
+pub const DECISION_WORKING_DAYS: u32 = 2;
+
+/// The last day of the street office's decision: 2 working days after submission, weekends
+/// and the configured public holidays not counted.
+pub fn decision_due(submitted: Date, holidays: &BTreeSet<Date>) -> Date {
+    let mut day = submitted;
+    let mut counted = 0;
+    while counted < DECISION_WORKING_DAYS {
+        day = day.add_days(1);
+        if is_working_day(day, holidays) {
+            counted += 1;
+        }
+    }
+    day
+}
+
+pub fn is_working_day(day: Date, holidays: &BTreeSet<Date>) -> bool {
+    !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) && !holidays.contains(&day)
+}
+
+/// Whether a green-channel application still awaiting a decision is past its due day.
+pub fn is_overdue(state: State, route: Route, submitted: Date, today: Date, holidays: &BTreeSet<Date>) -> bool {
+    route == Route::GreenChannel && state == State::Submitted && today > decision_due(submitted, holidays)
+}
+
+/// At approval, up to 50 % of the estimate may be advanced: `2 × amount ≤ estimate`, exact.
+pub fn check_advance(estimate: Money, amount: Money) -> Result<(), DrawdownError> {
+    if !amount.is_positive() {
+        return Err(DrawdownError::NotPositive(amount));
+    }
+    if i128::from(amount.fen()) * 2 > i128::from(estimate.fen()) {
+        let limit = Money::from_fen(estimate.fen() / 2);
+        return Err(DrawdownError::AdvanceTooLarge { amount, estimate, limit });
+    }
+    Ok(())
+}
+
+/// The final cost after completion acceptance: more than 10 % over the approved estimate
+/// (`10 × final > 11 × estimate`) needs a new approval, and it cannot be below the advance.
+pub fn check_final_cost(estimate: Money, advanced: Money, final_cost: Money) -> Result<(), DrawdownError> {
+    if !final_cost.is_positive() {
+        return Err(DrawdownError::NotPositive(final_cost));
+    }
+    if i128::from(final_cost.fen()) * 10 > i128::from(estimate.fen()) * 11 {
+        return Err(DrawdownError::OverEstimate { final_cost, estimate });
+    }
+    if final_cost < advanced {
+        return Err(DrawdownError::BelowAdvance { final_cost, advanced });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vote {
+    Yes,
+    No,
+    Abstain,
+}
+
+impl Vote {
+    pub fn parse(text: &str) -> Option<Vote> {
+        match text {
+            "yes" => Some(Vote::Yes),
+            "no" => Some(Vote::No),
+            "abstain" => Some(Vote::Abstain),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vote::Yes => "yes",
+            Vote::No => "no",
+            Vote::Abstain => "abstain",
+        }
+    }
+}
+
+/// A beneficiary unit as the vote and the apportionment see it.
+#[derive(Debug, Clone)]
+pub struct Beneficiary {
+    pub unit_id: String,
+    pub owner: String,
+    pub area: FloorArea,
+}
+
+/// The count of an owners' vote, in exact integers (area in hundredths of m²).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub total_area_centi_m2: i64,
+    pub total_owners: usize,
+    pub participating_area_centi_m2: i64,
+    pub participating_owners: usize,
+    pub yes_area_centi_m2: i64,
+    pub yes_owners: usize,
+    pub passed: bool,
+}
+
+/// Counts the owners' vote of Civil Code art. 278: one vote per unit; area by the units' floor
+/// area; headcount by distinct owner (an owner of several units counts once: as taking part
+/// if any of their units voted, as voting yes if they voted yes and never no). Passed when
+/// owners with ≥ 2/3 of the area and ≥ 2/3 of the headcount took part, and more than 1/2 of the
+/// participating area and of the participating headcount voted yes.
+pub fn tally(beneficiaries: &[Beneficiary], votes: &BTreeMap<String, Vote>) -> Tally {
+    let mut owners: BTreeMap<&str, (bool, bool, bool)> = BTreeMap::new(); // (took part, any yes, any no)
+    let (mut total_area, mut participating_area, mut yes_area) = (0i64, 0i64, 0i64);
+    for b in beneficiaries {
+        let area = b.area.centi_m2();
+        total_area += area;
+        let owner = owners.entry(b.owner.as_str()).or_insert((false, false, false));
+        if let Some(vote) = votes.get(&b.unit_id) {
+            participating_area += area;
+            owner.0 = true;
+            match vote {
+                Vote::Yes => {
+                    yes_area += area;
+                    owner.1 = true;
+                }
+                Vote::No => owner.2 = true,
+                Vote::Abstain => {}
+            }
+        }
+    }
+    let total_owners = owners.len();
+    let participating_owners = owners.values().filter(|o| o.0).count();
+    let yes_owners = owners.values().filter(|o| o.1 && !o.2).count();
+    let wide = |v: i64| i128::from(v);
+    let passed = wide(participating_area) * 3 >= wide(total_area) * 2
+        && participating_owners * 3 >= total_owners * 2
+        && wide(yes_area) * 2 > wide(participating_area)
+        && yes_owners * 2 > participating_owners;
+    Tally {
+        total_area_centi_m2: total_area,
+        total_owners,
+        participating_area_centi_m2: participating_area,
+        participating_owners,
+        yes_area_centi_m2: yes_area,
+        yes_owners,
+        passed,
+    }
+}
+
+/// A unit whose balance cannot cover its share of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Shortfall {
+    pub unit_id: String,
+    pub share: Money,
+    pub balance: Money,
+    pub missing: Money,
+}
+
+/// One payment split over the beneficiaries by floor area, ready to post as one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSplit {
+    /// (unit_id, share) in the order of the beneficiaries.
+    pub shares: Vec<(String, Money)>,
+    /// Units charged more than they hold: on the green channel they go on the top-up list.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// Splits a payment over the beneficiary units by floor area (largest remainder, ties to the
+/// smaller unit id: the shares always sum to the payment). On the green channel a unit that
+/// cannot cover its share is still charged and reported; on the normal route any shortfall
+/// refuses the whole payment before anything is posted.
+pub fn split_payment(
+    route: Route,
+    amount: Money,
+    beneficiaries: &[Beneficiary],
+    balance_of: impl Fn(&str) -> Money,
+) -> Result<PaymentSplit, DrawdownError> {
+    if !amount.is_positive() {
+        return Err(DrawdownError::NotPositive(amount));
+    }
+    let basis: Vec<ShareBasis> =
+        beneficiaries.iter().map(|b| ShareBasis { unit_id: &b.unit_id, area: b.area }).collect();
+    let shares = apportion(amount, &basis)?;
+    let mut shortfalls = Vec::new();
+    for (b, share) in beneficiaries.iter().zip(&shares) {
+        let balance = balance_of(&b.unit_id);
+        if balance < *share {
+            let missing = Money::from_fen(share.fen() - balance.fen().max(0).min(share.fen()));
+            shortfalls.push(Shortfall { unit_id: b.unit_id.clone(), share: *share, balance, missing });
+        }
+    }
+    if route == Route::Normal && !shortfalls.is_empty() {
+        return Err(DrawdownError::Shortfall(shortfalls));
+    }
+    let shares = beneficiaries.iter().map(|b| b.unit_id.clone()).zip(shares).collect();
+    Ok(PaymentSplit { shares, shortfalls })
+}
+
+#[cfg(test)]
+mod tests;

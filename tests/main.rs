@@ -7,6 +7,7 @@
 mod support;
 
 mod bad_input;
+mod drawdown;
 mod import;
 mod reconcile;
 mod regression;

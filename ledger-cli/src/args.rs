@@ -56,6 +56,14 @@ pub enum Command {
     /// run with file:line:column and exit status 2, and no report is written. Discrepancies are
     /// reported: exit status 1 when any were found, 0 when none.
     Reconcile(ReconcileArgs),
+    /// Drawdowns: apply, vote, approve or reject, advance, complete, settle, cancel, notice.
+    ///
+    /// Emergency repairs (fire pipes, fire water, water supply, lifts, roof leaks, façades,
+    /// drains) may take the green channel: no vote, the estate's street office decides within 2
+    /// working days, up to 50 % may be advanced. Everything else needs the owners' vote first.
+    /// Each payment posts one balanced entry that charges every beneficiary unit its floor-area
+    /// share. Repeating a request changes nothing.
+    Drawdown(crate::drawdown::DrawdownArgs),
     /// Show the unit sub-ledger balance of a unit, a building, an estate or the whole city.
     Balance(BalanceArgs),
     /// Recompute the audit hash chain and name the first entry that was changed, if any.

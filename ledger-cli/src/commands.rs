@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use ledger_core::drawdown::{Category, Route};
+use ledger_core::Money;
 use ledger_gen::{GenOptions, GenSummary};
-use ledger_store::{BalanceScope, ImportOutcome, Store, StoreError};
+use ledger_store::{Actor, Application, BalanceScope, DrawdownView, ImportOutcome, ScopeRequest, Store, StoreError};
 use serde::Serialize;
 
 use crate::args::{BalanceArgs, Cli, Command, GenArgs, ReconcileArgs};
@@ -15,6 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init => init(&cli.db, json).await,
         Command::Import { dir } => import(&cli.db, &dir, json).await.map(|_| Outcome::Clean),
+        Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify => verify(&cli.db, json).await,
@@ -163,6 +166,43 @@ fn gen(args: GenArgs, json: bool) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// A fire-pipe repair of the first building, through the green channel from application to
+/// settlement, as its estate's street office and the clerk would do it.
+async fn demo_green_channel_repair(db: &str, city_dir: &Path) -> anyhow::Result<DrawdownView> {
+    let registry = files::read_city_registry(city_dir)?;
+    let building = registry.buildings.first().context("the demo city has a building")?.value.clone();
+    let estate =
+        registry.estates.iter().find(|e| e.value.estate_id == building.estate_id).context("its estate")?.value.clone();
+    let store = open(db).await?;
+    let today = crate::drawdown::today();
+    let actor = |name: &str, role: &str, reason: &str| Actor {
+        name: name.to_owned(),
+        role: role.to_owned(),
+        at: today,
+        reason: reason.to_owned(),
+    };
+    let application = Application {
+        drawdown_id: "FP-DEMO".to_owned(),
+        estate_id: estate.estate_id.clone(),
+        scope: ScopeRequest::Building(building.building_id.clone()),
+        category: Category::FirePipeNetwork,
+        route: Route::GreenChannel,
+        estimate: Money::from_fen(3_000_000),
+        contractor: "C-FIRE".to_owned(),
+        description: "消防管网破裂抢修".to_owned(),
+        applicant: estate.property_company.clone(),
+        submitted_on: today,
+    };
+    store.apply_drawdown(&application, &actor(&estate.property_company, "property_company", "")).await?;
+    store.decide_drawdown("FP-DEMO", true, &actor(&estate.street_office, "street_office", "现场核实，同意")).await?;
+    store.advance_drawdown("FP-DEMO", Money::from_fen(1_500_000), &actor("clerk", "clerk", "预付50%")).await?;
+    store.complete_drawdown("FP-DEMO", Money::from_fen(2_870_000), &actor("clerk", "clerk", "竣工验收")).await?;
+    store.settle_drawdown("FP-DEMO", &actor("clerk", "clerk", "结算")).await?;
+    let view = store.drawdown("FP-DEMO", today, &Default::default()).await?;
+    store.close().await;
+    Ok(view)
+}
+
 /// Units in the demo city: big enough to show every feature, small enough to run in seconds.
 const DEMO_UNITS: u64 = 2_000;
 const DEMO_SEED: u64 = 2026;
@@ -214,19 +254,39 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     };
     let clean = crate::reconcile::quiet_report(&db, &against_bank).await?;
     say(format!("5. Reconciled the database with the bank: {} discrepancies.", clean.summary.discrepancies));
+    let repair = demo_green_channel_repair(&db, &city_dir).await?;
+    say(format!(
+        "6. Green channel: fire-pipe repair {} approved by {}, advanced {}, settled at {} over {} units.",
+        repair.drawdown_id,
+        repair.street_office,
+        repair.payments.first().map_or(Money::ZERO, |p| p.amount),
+        repair.paid,
+        repair.units.len()
+    ));
+    if !json {
+        println!("   Its public notice (first units):");
+        for unit in repair.units.iter().take(5) {
+            println!(
+                "     {:<20} {:>8} m²  {:>10}",
+                unit.unit_id,
+                unit.floor_area.to_string(),
+                unit.charged.to_string()
+            );
+        }
+    }
     let faulty_dir = folder.join("faulty-city");
     generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: faulty_dir.clone(), faults: true })?;
     let faulty_args =
         ReconcileArgs { dir: Some(faulty_dir.clone()), statement: None, unit_balances: None, ..against_bank };
     let faulty = crate::reconcile::quiet_report(&db, &faulty_args).await?;
     say(format!(
-        "6. The same city with planted faults (named in {}), reconciled from its files:\n",
+        "7. The same city with planted faults (named in {}), reconciled from its files:\n",
         faulty_dir.join("truth.json").display()
     ));
     if json {
         print_json(&serde_json::json!({
             "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
-            "reconciliation": clean.summary, "faulty_reconciliation": faulty,
+            "reconciliation": clean.summary, "green_channel_repair": repair, "faulty_reconciliation": faulty,
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);

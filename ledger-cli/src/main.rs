@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod drawdown;
 mod files;
 mod progress;
 mod reconcile;
@@ -26,6 +27,11 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // Piped into `head`, a command should end quietly when the reader goes, as Unix tools do.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = args::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(commands::run(cli)) {

@@ -122,17 +122,16 @@ impl Store {
             outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
             progress(outcome.postings as u64, total_rows.max(outcome.postings as u64));
         };
-        match &mut tx {
-            Tx::Sqlite(t) => {
-                while let Some(batch) = batches.recv().await {
-                    let new_accounts = accounts.assign(&batch);
-                    insert_accounts(t, &new_accounts).await?;
-                    let rows = chain.number(&batch);
-                    insert_entries(t, &rows, &accounts.ids).await?;
-                    written(&rows);
-                }
+        if let Tx::Postgres(t) = &mut tx {
+            copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?;
+        } else {
+            while let Some(batch) = batches.recv().await {
+                let new_accounts = accounts.assign(&batch);
+                insert_accounts(&mut tx, &new_accounts).await?;
+                let rows = chain.number(&batch);
+                insert_entries(&mut tx, &rows, &accounts.ids).await?;
+                written(&rows);
             }
-            Tx::Postgres(t) => copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?,
         }
         let checked = checking.await.expect("the journal checker does not panic");
         if checked.refusal.total > 0 {
@@ -272,19 +271,49 @@ impl Chain {
     }
 }
 
-async fn insert_accounts(
-    t: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    new_accounts: &[(i64, String)],
-) -> Result<(), StoreError> {
+async fn insert_accounts(tx: &mut Tx, new_accounts: &[(i64, String)]) -> Result<(), StoreError> {
     for chunk in new_accounts.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(false, "accounts (account_id, account)", 2, chunk.len());
-        let mut query = sqlx::query(&sql);
-        for (id, account) in chunk {
-            query = query.bind(*id).bind(account.as_str());
-        }
-        query.execute(&mut **t).await?;
+        let sql = insert_sql(matches!(tx, Tx::Postgres(_)), "accounts (account_id, account)", 2, chunk.len());
+        dispatch!(Tx, tx, |t| {
+            let mut query = sqlx::query(&sql);
+            for (id, account) in chunk {
+                query = query.bind(*id).bind(account.as_str());
+            }
+            query.execute(&mut **t).await?;
+        });
     }
     Ok(())
+}
+
+/// Appends a few checked entries to the chain inside a write transaction (drawdown payments):
+/// only their own accounts are looked up, so the cost does not grow with the ledger.
+pub(crate) async fn append_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<(), StoreError> {
+    let numbered = matches!(tx, Tx::Postgres(_));
+    let names: std::collections::BTreeSet<&str> =
+        entries.iter().flat_map(|e| &e.stored.postings).map(|p| p.account.as_str()).collect();
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let names: Vec<&str> = names.into_iter().collect();
+    for chunk in names.chunks(ROWS_PER_INSERT) {
+        let marks: Vec<String> =
+            (1..=chunk.len()).map(|i| if numbered { format!("${i}") } else { "?".to_owned() }).collect();
+        let sql = format!("SELECT account_id, account FROM accounts WHERE account IN ({})", marks.join(", "));
+        let found: Vec<(i64, String)> = dispatch!(Tx, tx, |t| {
+            let mut query = sqlx::query_as(&sql);
+            for name in chunk {
+                query = query.bind(*name);
+            }
+            query.fetch_all(&mut **t).await?
+        });
+        ids.extend(found.into_iter().map(|(id, name)| (name, id)));
+    }
+    let last_id: Option<i64> =
+        dispatch!(Tx, tx, |t| sqlx::query_scalar("SELECT MAX(account_id) FROM accounts").fetch_one(&mut **t).await?);
+    let mut accounts = AccountNumbers { ids, last_id: last_id.unwrap_or(0) };
+    let new_accounts = accounts.assign(entries);
+    insert_accounts(tx, &new_accounts).await?;
+    let mut chain = Chain::load(tx).await?;
+    let rows = chain.number(entries);
+    insert_entries(tx, &rows, &accounts.ids).await
 }
 
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
@@ -406,48 +435,53 @@ async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn insert_entries(
-    t: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    rows: &[EntryRow<'_>],
-    accounts: &HashMap<String, i64>,
-) -> Result<(), StoreError> {
+async fn insert_entries(tx: &mut Tx, rows: &[EntryRow<'_>], accounts: &HashMap<String, i64>) -> Result<(), StoreError> {
+    let numbered = matches!(tx, Tx::Postgres(_));
     let sql = insert_sql(
-        false,
+        numbered,
         "entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash)",
         7,
         rows.len(),
     );
-    let mut query = sqlx::query(&sql);
-    for r in rows {
-        let e = r.entry;
-        query = query
-            .bind(r.seq)
-            .bind(e.entry_id.as_str())
-            .bind(e.date.as_str())
-            .bind(e.kind.as_str())
-            .bind(e.reverses.as_deref())
-            .bind(&r.content_hash[..])
-            .bind(&r.chain_hash[..]);
-    }
-    query.execute(&mut **t).await?;
+    dispatch!(Tx, tx, |t| {
+        let mut query = sqlx::query(&sql);
+        for r in rows {
+            let e = r.entry;
+            query = query
+                .bind(r.seq)
+                .bind(e.entry_id.as_str())
+                .bind(e.date.as_str())
+                .bind(e.kind.as_str())
+                .bind(e.reverses.as_deref())
+                .bind(&r.content_hash[..])
+                .bind(&r.chain_hash[..]);
+        }
+        query.execute(&mut **t).await?;
+    });
     let postings: Vec<(i64, i64, &ledger_core::audit::StoredPosting)> = rows
         .iter()
         .flat_map(|r| r.entry.postings.iter().enumerate().map(move |(i, p)| (r.seq, i as i64 + 1, p)))
         .collect();
     for chunk in postings.chunks(ROWS_PER_INSERT) {
-        let sql =
-            insert_sql(false, "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)", 6, chunk.len());
-        let mut query = sqlx::query(&sql);
-        for (seq, line_no, p) in chunk {
-            query = query
-                .bind(*seq)
-                .bind(*line_no)
-                .bind(accounts[&p.account])
-                .bind(p.debit_fen)
-                .bind(p.credit_fen)
-                .bind(p.memo.as_str());
-        }
-        query.execute(&mut **t).await?;
+        let sql = insert_sql(
+            numbered,
+            "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)",
+            6,
+            chunk.len(),
+        );
+        dispatch!(Tx, tx, |t| {
+            let mut query = sqlx::query(&sql);
+            for (seq, line_no, p) in chunk {
+                query = query
+                    .bind(*seq)
+                    .bind(*line_no)
+                    .bind(accounts[&p.account])
+                    .bind(p.debit_fen)
+                    .bind(p.credit_fen)
+                    .bind(p.memo.as_str());
+            }
+            query.execute(&mut **t).await?;
+        });
     }
     Ok(())
 }

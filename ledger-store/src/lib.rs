@@ -10,6 +10,7 @@
 //! (triggers refuse UPDATE, DELETE and TRUNCATE), and each entry carries a chain hash over its
 //! predecessor, so `verify` can prove nothing was changed.
 
+mod drawdown;
 mod import;
 mod query;
 mod schema;
@@ -21,6 +22,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
+pub use drawdown::{
+    Actor, Application, Change, DrawdownView, EventView, ListFilter, PaymentView, ScopeRequest, UnitShare,
+};
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
 
@@ -77,6 +81,12 @@ pub enum StoreError {
     Refused(ImportRefused),
     #[error("the stored ledger is corrupt: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Drawdown(#[from] ledger_core::drawdown::DrawdownError),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -8,11 +8,18 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("migrations/0001_ledger.sqlite.sql"),
-    postgres: include_str!("migrations/0001_ledger.postgres.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("migrations/0001_ledger.sqlite.sql"),
+        postgres: include_str!("migrations/0001_ledger.postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("migrations/0002_drawdowns.sql"),
+        postgres: include_str!("migrations/0002_drawdowns.sql"),
+    },
+];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
 

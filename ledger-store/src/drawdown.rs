@@ -1,0 +1,780 @@
+//! Drawdowns kept in the database: applications, transitions, votes and payments. Every rule
+//! is `ledger_core::drawdown`'s; this module loads what a rule needs, asks it, and writes the
+//! outcome in one write transaction, so a transition and its payment land together or not at
+//! all. Repeating a request finds the state already reached and changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ledger_core::audit::StoredEntry;
+use ledger_core::drawdown::{
+    already_done, check_advance, check_final_cost, check_route, check_street_office, decision_due, is_overdue,
+    next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route, Shortfall, State, Tally,
+    Vote,
+};
+use ledger_core::import::NewEntry;
+use ledger_core::registry::FloorArea;
+use ledger_core::{Account, Date, Entry, EntryKind, Money, Posting};
+use serde::Serialize;
+
+use crate::import::append_entries;
+use crate::{dispatch, Pool, Store, StoreError, Tx};
+
+/// Which units benefit from a repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRequest {
+    Estate,
+    Building(String),
+    Units(Vec<String>),
+}
+
+/// An application for a drawdown; `drawdown_id` is the client's idempotency key.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub drawdown_id: String,
+    pub estate_id: String,
+    pub scope: ScopeRequest,
+    pub category: Category,
+    pub route: Route,
+    pub estimate: Money,
+    pub contractor: String,
+    pub description: String,
+    pub applicant: String,
+    pub submitted_on: Date,
+}
+
+/// Who acts, in which role, when and why: recorded with every transition.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub role: String,
+    pub at: Date,
+    pub reason: String,
+}
+
+/// The outcome of a request: whether it changed anything, and what it posted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub drawdown_id: String,
+    pub action: String,
+    pub changed: bool,
+    pub state: String,
+    pub message: String,
+    pub entry_id: Option<String>,
+    /// Units charged more than their balance (green channel): they must top up.
+    pub topup_required: Vec<Shortfall>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawdownView {
+    pub drawdown_id: String,
+    pub estate_id: String,
+    pub street_office: String,
+    pub scope: String,
+    pub category: String,
+    pub route: &'static str,
+    pub estimate: Money,
+    pub contractor: String,
+    pub description: String,
+    pub applicant: String,
+    pub submitted_on: Date,
+    /// Green channel: the street office's last day to decide.
+    pub decision_due: Option<Date>,
+    pub overdue: bool,
+    pub state: String,
+    pub final_cost: Option<Money>,
+    pub paid: Money,
+    pub units: Vec<UnitShare>,
+    pub payments: Vec<PaymentView>,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitShare {
+    pub unit_id: String,
+    pub owner: String,
+    pub floor_area: FloorArea,
+    /// What the payments so far charged this unit.
+    pub charged: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentView {
+    pub tranche: String,
+    pub entry_id: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub action: String,
+    pub actor: String,
+    pub role: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// Filters for listing drawdowns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<State>,
+    pub estate_id: Option<String>,
+    pub street_office: Option<String>,
+    pub overdue_only: bool,
+}
+
+fn route_text(route: Route) -> &'static str {
+    match route {
+        Route::GreenChannel => "green_channel",
+        Route::Normal => "normal",
+    }
+}
+
+fn parse_route(text: &str) -> Result<Route, StoreError> {
+    match text {
+        "green_channel" => Ok(Route::GreenChannel),
+        "normal" => Ok(Route::Normal),
+        other => Err(StoreError::Corrupt(format!("drawdown route `{other}`"))),
+    }
+}
+
+type DrawdownRow =
+    (String, String, String, String, String, i64, String, String, String, String, String, Option<i64>, String);
+
+/// A drawdown row with its estate's street office.
+struct Loaded {
+    id: String,
+    estate_id: String,
+    scope: String,
+    category: String,
+    route: Route,
+    estimate: Money,
+    contractor: String,
+    description: String,
+    applicant: String,
+    submitted_on: Date,
+    state: State,
+    final_cost: Option<Money>,
+    street_office: String,
+}
+
+const SELECT_DRAWDOWN: &str =
+    "SELECT d.drawdown_id, d.estate_id, d.scope, d.category, d.route, d.estimate_fen, d.contractor, \
+     d.description, d.applicant, d.submitted_on, d.state, d.final_cost_fen, e.street_office \
+     FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id";
+
+fn loaded(row: DrawdownRow) -> Result<Loaded, StoreError> {
+    let (
+        id,
+        estate_id,
+        scope,
+        category,
+        route,
+        estimate,
+        contractor,
+        description,
+        applicant,
+        submitted_on,
+        state,
+        final_cost,
+        street_office,
+    ) = row;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("drawdown `{id}`: {what}"));
+    Ok(Loaded {
+        route: parse_route(&route)?,
+        estimate: Money::from_fen(estimate),
+        submitted_on: Date::parse(&submitted_on).map_err(|_| corrupt("submission date"))?,
+        state: State::parse(&state).ok_or_else(|| corrupt("state"))?,
+        final_cost: final_cost.map(Money::from_fen),
+        id: id.clone(),
+        estate_id,
+        scope,
+        category,
+        contractor,
+        description,
+        applicant,
+        street_office,
+    })
+}
+
+async fn load(tx: &mut Tx, drawdown_id: &str) -> Result<Loaded, StoreError> {
+    let sql = format!("{SELECT_DRAWDOWN} WHERE d.drawdown_id = $1");
+    let row: Option<DrawdownRow> =
+        dispatch!(Tx, tx, |t| sqlx::query_as(&sql).bind(drawdown_id).fetch_optional(&mut **t).await?);
+    loaded(row.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))?)
+}
+
+async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary>, StoreError> {
+    let rows: Vec<(String, String, i64)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT u.unit_id, u.owner, u.floor_area_centi_m2 FROM drawdown_units du JOIN units u ON u.unit_id = du.unit_id \
+             WHERE du.drawdown_id = $1 ORDER BY u.unit_id",
+        )
+        .bind(drawdown_id)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(unit_id, owner, area)| {
+            let area =
+                FloorArea::from_centi_m2(area).ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` area")))?;
+            Ok(Beneficiary { unit_id, owner, area })
+        })
+        .collect()
+}
+
+/// Current balances (credits − debits) of the drawdown's units.
+async fn unit_balances(tx: &mut Tx, drawdown_id: &str) -> Result<BTreeMap<String, Money>, StoreError> {
+    let rows: Vec<(String, i64)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT du.unit_id, CAST(COALESCE(SUM(p.credit_fen - p.debit_fen), 0) AS BIGINT) FROM drawdown_units du \
+             LEFT JOIN accounts a ON a.account = 'unit:' || du.unit_id \
+             LEFT JOIN postings p ON p.account_id = a.account_id \
+             WHERE du.drawdown_id = $1 GROUP BY du.unit_id",
+        )
+        .bind(drawdown_id)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(unit, fen)| (unit, Money::from_fen(fen))).collect())
+}
+
+async fn record_event(tx: &mut Tx, drawdown_id: &str, action: &str, actor: &Actor) -> Result<(), StoreError> {
+    dispatch!(Tx, tx, |t| {
+        let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drawdown_events WHERE drawdown_id = $1")
+            .bind(drawdown_id)
+            .fetch_one(&mut **t)
+            .await?;
+        sqlx::query("INSERT INTO drawdown_events (drawdown_id, seq, action, actor, role, at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(drawdown_id)
+            .bind(seq + 1)
+            .bind(action)
+            .bind(actor.name.as_str())
+            .bind(actor.role.as_str())
+            .bind(actor.at.to_string())
+            .bind(actor.reason.as_str())
+            .execute(&mut **t)
+            .await?;
+    });
+    Ok(())
+}
+
+async fn set_state(tx: &mut Tx, drawdown_id: &str, state: State, final_cost: Option<Money>) -> Result<(), StoreError> {
+    dispatch!(Tx, tx, |t| {
+        sqlx::query(
+            "UPDATE drawdowns SET state = $1, final_cost_fen = COALESCE($2, final_cost_fen) WHERE drawdown_id = $3",
+        )
+        .bind(state.as_str())
+        .bind(final_cost.map(Money::fen))
+        .bind(drawdown_id)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+fn unchanged(d: &Loaded, action: Action) -> Change {
+    Change {
+        drawdown_id: d.id.clone(),
+        action: action.as_str().to_owned(),
+        changed: false,
+        state: d.state.as_str().to_owned(),
+        message: format!("already {}: nothing changed", d.state),
+        entry_id: None,
+        topup_required: Vec::new(),
+    }
+}
+
+fn changed(
+    d: &Loaded,
+    action: Action,
+    state: State,
+    entry_id: Option<String>,
+    topup_required: Vec<Shortfall>,
+) -> Change {
+    Change {
+        drawdown_id: d.id.clone(),
+        action: action.as_str().to_owned(),
+        changed: true,
+        state: state.as_str().to_owned(),
+        message: format!("{} → {state}", d.state),
+        entry_id,
+        topup_required,
+    }
+}
+
+impl Store {
+    /// Files an application. The same id again with the same content changes nothing; with
+    /// other content it is refused.
+    pub async fn apply_drawdown(&self, app: &Application, actor: &Actor) -> Result<Change, StoreError> {
+        check_route(app.category, app.route)?;
+        if !app.estimate.is_positive() {
+            return Err(DrawdownError::NotPositive(app.estimate).into());
+        }
+        let mut tx = self.begin_write().await?;
+        let scope_text = match &app.scope {
+            ScopeRequest::Estate => "estate".to_owned(),
+            ScopeRequest::Building(b) => format!("building:{b}"),
+            ScopeRequest::Units(units) => format!("units:{}", units.join(",")),
+        };
+        if let Ok(existing) = load(&mut tx, &app.drawdown_id).await {
+            let same = existing.estate_id == app.estate_id
+                && existing.scope == scope_text
+                && existing.category == app.category.as_str()
+                && existing.route == app.route
+                && existing.estimate == app.estimate
+                && existing.contractor == app.contractor;
+            if !same {
+                return Err(StoreError::Conflict(format!(
+                    "drawdown `{}` was already filed with other content",
+                    app.drawdown_id
+                )));
+            }
+            return Ok(Change {
+                message: "already filed: nothing changed".to_owned(),
+                ..unchanged(&existing, Action::Approve)
+            })
+            .map(|c| Change { action: "apply".to_owned(), ..c });
+        }
+        let units = scope_units(&mut tx, app).await?;
+        if units.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "the scope `{scope_text}` of estate `{}` has no units",
+                app.estate_id
+            )));
+        }
+        dispatch!(Tx, &mut tx, |t| {
+            sqlx::query(
+                "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
+                 applicant, submitted_on, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted')",
+            )
+            .bind(app.drawdown_id.as_str())
+            .bind(app.estate_id.as_str())
+            .bind(scope_text.as_str())
+            .bind(app.category.as_str())
+            .bind(route_text(app.route))
+            .bind(app.estimate.fen())
+            .bind(app.contractor.as_str())
+            .bind(app.description.as_str())
+            .bind(app.applicant.as_str())
+            .bind(app.submitted_on.to_string())
+            .execute(&mut **t)
+            .await?;
+            for unit in &units {
+                sqlx::query("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES ($1, $2)")
+                    .bind(app.drawdown_id.as_str())
+                    .bind(unit.as_str())
+                    .execute(&mut **t)
+                    .await?;
+            }
+        });
+        record_event(&mut tx, &app.drawdown_id, "apply", actor).await?;
+        tx.commit().await?;
+        Ok(Change {
+            drawdown_id: app.drawdown_id.clone(),
+            action: "apply".to_owned(),
+            changed: true,
+            state: State::Submitted.as_str().to_owned(),
+            message: format!("filed for {} units", units.len()),
+            entry_id: None,
+            topup_required: Vec::new(),
+        })
+    }
+
+    /// The street office of the estate approves or rejects. A normal-route drawdown can only be
+    /// approved once the owners' vote has passed.
+    pub async fn decide_drawdown(&self, drawdown_id: &str, approve: bool, actor: &Actor) -> Result<Change, StoreError> {
+        let action = if approve { Action::Approve } else { Action::Reject };
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        check_street_office(&d.street_office, &actor.name)?;
+        if already_done(d.state, action) {
+            return Ok(unchanged(&d, action));
+        }
+        let next = next_state(d.state, action)?;
+        if approve && d.route == Route::Normal {
+            let result = self.tally_in(&mut tx, drawdown_id).await?;
+            if !result.passed {
+                return Err(DrawdownError::VoteNotPassed(describe_tally(&result)).into());
+            }
+        }
+        set_state(&mut tx, drawdown_id, next, None).await?;
+        record_event(&mut tx, drawdown_id, action.as_str(), actor).await?;
+        tx.commit().await?;
+        Ok(changed(&d, action, next, None, Vec::new()))
+    }
+
+    /// Records (or changes) a unit's vote while the drawdown awaits approval.
+    pub async fn vote_drawdown(
+        &self,
+        drawdown_id: &str,
+        unit_id: &str,
+        vote: Vote,
+        actor: &Actor,
+    ) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        if d.route != Route::Normal || d.state != State::Submitted {
+            return Err(StoreError::Conflict(format!(
+                "drawdown `{drawdown_id}` is {} on the {} route: no vote is open",
+                d.state,
+                route_text(d.route)
+            )));
+        }
+        if !beneficiaries(&mut tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
+            return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
+        }
+        let previous: Option<String> = dispatch!(Tx, &mut tx, |t| {
+            sqlx::query_scalar("SELECT vote FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
+                .bind(drawdown_id)
+                .bind(unit_id)
+                .fetch_optional(&mut **t)
+                .await?
+        });
+        let mut change = unchanged(&d, Action::Approve);
+        change.action = "vote".to_owned();
+        if previous.as_deref() == Some(vote.as_str()) {
+            change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
+            return Ok(change);
+        }
+        dispatch!(Tx, &mut tx, |t| {
+            sqlx::query("DELETE FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
+                .bind(drawdown_id)
+                .bind(unit_id)
+                .execute(&mut **t)
+                .await?;
+            sqlx::query("INSERT INTO drawdown_votes (drawdown_id, unit_id, vote) VALUES ($1, $2, $3)")
+                .bind(drawdown_id)
+                .bind(unit_id)
+                .bind(vote.as_str())
+                .execute(&mut **t)
+                .await?;
+        });
+        record_event(&mut tx, drawdown_id, &format!("vote {unit_id} {}", vote.as_str()), actor).await?;
+        tx.commit().await?;
+        change.changed = true;
+        change.message = format!("unit {unit_id} votes {}", vote.as_str());
+        Ok(change)
+    }
+
+    pub async fn tally_drawdown(&self, drawdown_id: &str) -> Result<Tally, StoreError> {
+        let mut tx = self.begin_read().await?;
+        load(&mut tx, drawdown_id).await?;
+        let result = self.tally_in(&mut tx, drawdown_id).await;
+        tx.commit().await?;
+        result
+    }
+
+    async fn tally_in(&self, tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
+        let units = beneficiaries(tx, drawdown_id).await?;
+        let rows: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
+            sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1")
+                .bind(drawdown_id)
+                .fetch_all(&mut **t)
+                .await?
+        });
+        let votes = rows.into_iter().filter_map(|(unit, vote)| Vote::parse(&vote).map(|v| (unit, v))).collect();
+        Ok(tally(&units, &votes))
+    }
+
+    /// Pays up to half the approved estimate at once.
+    pub async fn advance_drawdown(
+        &self,
+        drawdown_id: &str,
+        amount: Money,
+        actor: &Actor,
+    ) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        if already_done(d.state, Action::Advance) {
+            return Ok(unchanged(&d, Action::Advance));
+        }
+        let next = next_state(d.state, Action::Advance)?;
+        check_advance(d.estimate, amount)?;
+        let (entry_id, topup) = pay(&mut tx, &d, "advance", amount, actor.at).await?;
+        set_state(&mut tx, drawdown_id, next, None).await?;
+        record_event(&mut tx, drawdown_id, Action::Advance.as_str(), actor).await?;
+        tx.commit().await?;
+        Ok(changed(&d, Action::Advance, next, Some(entry_id), topup))
+    }
+
+    /// Completion acceptance with the final cost.
+    pub async fn complete_drawdown(
+        &self,
+        drawdown_id: &str,
+        final_cost: Money,
+        actor: &Actor,
+    ) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        if already_done(d.state, Action::Complete) {
+            return Ok(unchanged(&d, Action::Complete));
+        }
+        let next = next_state(d.state, Action::Complete)?;
+        check_final_cost(d.estimate, paid(&mut tx, drawdown_id).await?, final_cost)?;
+        set_state(&mut tx, drawdown_id, next, Some(final_cost)).await?;
+        record_event(&mut tx, drawdown_id, Action::Complete.as_str(), actor).await?;
+        tx.commit().await?;
+        Ok(changed(&d, Action::Complete, next, None, Vec::new()))
+    }
+
+    /// Pays the rest of the final cost.
+    pub async fn settle_drawdown(&self, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        if already_done(d.state, Action::Settle) {
+            return Ok(unchanged(&d, Action::Settle));
+        }
+        let next = next_state(d.state, Action::Settle)?;
+        let final_cost = d
+            .final_cost
+            .ok_or_else(|| StoreError::Corrupt(format!("drawdown `{drawdown_id}` completed without a final cost")))?;
+        let rest = Money::from_fen(final_cost.fen() - paid(&mut tx, drawdown_id).await?.fen());
+        let (entry_id, topup) = if rest.is_positive() {
+            pay(&mut tx, &d, "final", rest, actor.at).await.map(|(e, t)| (Some(e), t))?
+        } else {
+            (None, Vec::new())
+        };
+        set_state(&mut tx, drawdown_id, next, None).await?;
+        record_event(&mut tx, drawdown_id, Action::Settle.as_str(), actor).await?;
+        tx.commit().await?;
+        Ok(changed(&d, Action::Settle, next, entry_id, topup))
+    }
+
+    /// Withdraws an application before any payment.
+    pub async fn cancel_drawdown(&self, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        if already_done(d.state, Action::Cancel) {
+            return Ok(unchanged(&d, Action::Cancel));
+        }
+        let next = next_state(d.state, Action::Cancel)?;
+        set_state(&mut tx, drawdown_id, next, None).await?;
+        record_event(&mut tx, drawdown_id, Action::Cancel.as_str(), actor).await?;
+        tx.commit().await?;
+        Ok(changed(&d, Action::Cancel, next, None, Vec::new()))
+    }
+
+    /// Everything about one drawdown: scope with each unit's charge so far, payments, history.
+    pub async fn drawdown(
+        &self,
+        drawdown_id: &str,
+        today: Date,
+        holidays: &BTreeSet<Date>,
+    ) -> Result<DrawdownView, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        let units = beneficiaries(&mut tx, drawdown_id).await?;
+        let payments: Vec<(String, String, i64)> = dispatch!(Tx, &mut tx, |t| {
+            sqlx::query_as(
+                "SELECT tranche, entry_id, amount_fen FROM drawdown_payments WHERE drawdown_id = $1 ORDER BY tranche",
+            )
+            .bind(drawdown_id)
+            .fetch_all(&mut **t)
+            .await?
+        });
+        let charges: Vec<(String, i64)> = dispatch!(Tx, &mut tx, |t| {
+            sqlx::query_as(
+                "SELECT a.account, CAST(SUM(p.debit_fen) AS BIGINT) FROM drawdown_payments dp JOIN entries e ON e.entry_id = dp.entry_id \
+                 JOIN postings p ON p.entry_seq = e.seq JOIN accounts a ON a.account_id = p.account_id \
+                 WHERE dp.drawdown_id = $1 AND p.debit_fen > 0 GROUP BY a.account",
+            )
+            .bind(drawdown_id)
+            .fetch_all(&mut **t)
+            .await?
+        });
+        let events: Vec<(String, String, String, String, String)> = dispatch!(Tx, &mut tx, |t| {
+            sqlx::query_as(
+                "SELECT action, actor, role, at, reason FROM drawdown_events WHERE drawdown_id = $1 ORDER BY seq",
+            )
+            .bind(drawdown_id)
+            .fetch_all(&mut **t)
+            .await?
+        });
+        tx.commit().await?;
+        let charged: BTreeMap<String, i64> =
+            charges.into_iter().map(|(account, fen)| (account.trim_start_matches("unit:").to_owned(), fen)).collect();
+        let paid_fen: i64 = payments.iter().map(|p| p.2).sum();
+        Ok(DrawdownView {
+            decision_due: (d.route == Route::GreenChannel).then(|| decision_due(d.submitted_on, holidays)),
+            overdue: is_overdue(d.state, d.route, d.submitted_on, today, holidays),
+            drawdown_id: d.id,
+            estate_id: d.estate_id,
+            street_office: d.street_office,
+            scope: d.scope,
+            category: d.category,
+            route: route_text(d.route),
+            estimate: d.estimate,
+            contractor: d.contractor,
+            description: d.description,
+            applicant: d.applicant,
+            submitted_on: d.submitted_on,
+            state: d.state.as_str().to_owned(),
+            final_cost: d.final_cost,
+            paid: Money::from_fen(paid_fen),
+            units: units
+                .into_iter()
+                .map(|b| UnitShare {
+                    charged: Money::from_fen(charged.get(&b.unit_id).copied().unwrap_or(0)),
+                    unit_id: b.unit_id,
+                    owner: b.owner,
+                    floor_area: b.area,
+                })
+                .collect(),
+            payments: payments
+                .into_iter()
+                .map(|(tranche, entry_id, fen)| PaymentView { tranche, entry_id, amount: Money::from_fen(fen) })
+                .collect(),
+            events: events
+                .into_iter()
+                .map(|(action, actor, role, at, reason)| EventView { action, actor, role, at, reason })
+                .collect(),
+        })
+    }
+
+    /// Drawdowns matching the filter, oldest first, overdue ones flagged.
+    pub async fn list_drawdowns(
+        &self,
+        filter: &ListFilter,
+        today: Date,
+        holidays: &BTreeSet<Date>,
+    ) -> Result<Vec<DrawdownView>, StoreError> {
+        let ids: Vec<String> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_scalar(
+                "SELECT d.drawdown_id FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id \
+                 WHERE ($1 = '' OR d.state = $1) AND ($2 = '' OR d.estate_id = $2) AND ($3 = '' OR e.street_office = $3) \
+                 ORDER BY d.submitted_on, d.drawdown_id",
+            )
+            .bind(filter.state.map_or("", State::as_str))
+            .bind(filter.estate_id.as_deref().unwrap_or(""))
+            .bind(filter.street_office.as_deref().unwrap_or(""))
+            .fetch_all(p)
+            .await?
+        });
+        let mut views = Vec::with_capacity(ids.len());
+        for id in ids {
+            let view = self.drawdown(&id, today, holidays).await?;
+            if !filter.overdue_only || view.overdue {
+                views.push(view);
+            }
+        }
+        Ok(views)
+    }
+
+    async fn begin_read(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+}
+
+fn describe_tally(t: &Tally) -> String {
+    format!(
+        "{} of {} m² and {} of {} owners took part; {} m² and {} owners said yes",
+        FloorArea::from_centi_m2(t.participating_area_centi_m2).map_or("0".to_owned(), |a| a.to_string()),
+        FloorArea::from_centi_m2(t.total_area_centi_m2).map_or("0".to_owned(), |a| a.to_string()),
+        t.participating_owners,
+        t.total_owners,
+        FloorArea::from_centi_m2(t.yes_area_centi_m2).map_or("0".to_owned(), |a| a.to_string()),
+        t.yes_owners
+    )
+}
+
+async fn paid(tx: &mut Tx, drawdown_id: &str) -> Result<Money, StoreError> {
+    let fen: i64 = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM drawdown_payments WHERE drawdown_id = $1",
+        )
+        .bind(drawdown_id)
+        .fetch_one(&mut **t)
+        .await?
+    });
+    Ok(Money::from_fen(fen))
+}
+
+/// The units an application's scope names, checked against the estate.
+async fn scope_units(tx: &mut Tx, app: &Application) -> Result<Vec<String>, StoreError> {
+    let in_estate: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT u.unit_id, u.building_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
+             WHERE b.estate_id = $1 ORDER BY u.unit_id",
+        )
+        .bind(app.estate_id.as_str())
+        .fetch_all(&mut **t)
+        .await?
+    });
+    if in_estate.is_empty() {
+        return Err(StoreError::NotFound(format!("estate `{}` with units", app.estate_id)));
+    }
+    match &app.scope {
+        ScopeRequest::Estate => Ok(in_estate.into_iter().map(|(u, _)| u).collect()),
+        ScopeRequest::Building(building) => {
+            Ok(in_estate.into_iter().filter(|(_, b)| b == building).map(|(u, _)| u).collect())
+        }
+        ScopeRequest::Units(units) => {
+            let known: BTreeSet<&str> = in_estate.iter().map(|(u, _)| u.as_str()).collect();
+            if let Some(stranger) = units.iter().find(|u| !known.contains(u.as_str())) {
+                return Err(StoreError::NotFound(format!("unit `{stranger}` in estate `{}`", app.estate_id)));
+            }
+            Ok(units.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
+        }
+    }
+}
+
+/// Posts one payment: each beneficiary debited its floor-area share, the bank credited.
+async fn pay(
+    tx: &mut Tx,
+    d: &Loaded,
+    tranche: &str,
+    amount: Money,
+    date: Date,
+) -> Result<(String, Vec<Shortfall>), StoreError> {
+    let units = beneficiaries(tx, &d.id).await?;
+    let balances = unit_balances(tx, &d.id).await?;
+    let split = split_payment(d.route, amount, &units, |unit| balances.get(unit).copied().unwrap_or(Money::ZERO))?;
+    let bank = bank_account(tx).await?;
+    let memo = format!("{} {}: {}", d.id, tranche, d.category);
+    let mut postings: Vec<Posting> = split
+        .shares
+        .iter()
+        .filter(|(_, share)| share.is_positive())
+        .map(|(unit, share)| Posting::debit(Account::Unit(unit.clone()), *share, memo.as_str()))
+        .collect();
+    postings.push(Posting::credit(bank, amount, format!("pay {}", d.contractor)));
+    let entry_id = format!("DD-{}-{tranche}", d.id);
+    let entry = Entry::new(entry_id.clone(), date, EntryKind::Drawdown, None, postings)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let stored = StoredEntry::from_entry(&entry);
+    let content_hash = stored.content_hash();
+    append_entries(tx, &[NewEntry { entry, stored, content_hash }]).await?;
+    dispatch!(Tx, tx, |t| {
+        sqlx::query(
+            "INSERT INTO drawdown_payments (drawdown_id, tranche, entry_id, amount_fen) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(d.id.as_str())
+        .bind(tranche)
+        .bind(entry_id.as_str())
+        .bind(amount.fen())
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok((entry_id, split.shortfalls))
+}
+
+/// The special account payments leave from: the ledger's one `bank:` account.
+async fn bank_account(tx: &mut Tx) -> Result<Account, StoreError> {
+    let banks: Vec<String> = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar("SELECT account FROM accounts WHERE account LIKE 'bank:%' ORDER BY account_id LIMIT 2")
+            .fetch_all(&mut **t)
+            .await?
+    });
+    match banks.as_slice() {
+        [one] => one.parse().map_err(|_| StoreError::Corrupt(format!("account `{one}`"))),
+        [] => Err(StoreError::Conflict(
+            "the ledger has no bank: account yet; import the fund's deposits first".to_owned(),
+        )),
+        _ => Err(StoreError::Conflict(
+            "the ledger has several bank: accounts; payments need exactly one special account".to_owned(),
+        )),
+    }
+}

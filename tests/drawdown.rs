@@ -1,0 +1,255 @@
+//! Drawdowns end to end through the real binary, on both engines.
+
+use serde_json::Value;
+
+use crate::on_both_engines;
+use crate::support::{city, mfund, stderr, stdout, Engine, TestDb};
+
+on_both_engines!(
+    green_channel_repair_from_application_to_notice,
+    normal_route_needs_the_vote_and_refuses_short_units,
+    concurrent_payments_of_one_tranche_post_once,
+    rejected_and_cancelled_drawdowns_post_nothing
+);
+
+/// A small imported city; returns its folder, the first building and its street office.
+async fn imported(engine: Engine, units: usize) -> (TestDb, tempfile::TempDir, String, String) {
+    let db = TestDb::new(engine).await;
+    let (keep, dir) = city(units, 31);
+    let out = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let buildings = std::fs::read_to_string(dir.join("buildings.csv")).unwrap();
+    let building = buildings.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+    let estates = std::fs::read_to_string(dir.join("estates.csv")).unwrap();
+    let office = estates.lines().nth(1).unwrap().split(',').nth(3).unwrap().trim_matches('"').to_owned();
+    (db, keep, building, office)
+}
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn city_balance(db: &TestDb) -> i64 {
+    let out = json(&mfund(&db.url, &["balance", "--json"]));
+    ledger_core::Money::parse(out["balance"].as_str().unwrap()).unwrap().fen()
+}
+
+async fn green_channel_repair_from_application_to_notice(engine: Engine) {
+    let (db, _keep, building, office) = imported(engine, 120).await;
+    let before = city_balance(&db);
+    let dd = |args: &[&str]| mfund(&db.url, &[&["drawdown"], args].concat());
+    let apply = [
+        "apply",
+        "--id",
+        "FP1",
+        "--estate",
+        "E00001",
+        "--building",
+        &building,
+        "--category",
+        "fire_pipe_network",
+        "--estimate",
+        "20000",
+        "--contractor",
+        "C1",
+        "--applicant",
+        "物业",
+        "--green-channel",
+        "--date",
+        "2026-11-20",
+        "--json",
+    ];
+    assert_eq!(json(&dd(&apply))["changed"], true);
+    assert_eq!(json(&dd(&apply))["changed"], false, "the same application twice changes nothing");
+    // Only the estate's street office decides.
+    let wrong = dd(&["approve", "--id", "FP1", "--as", "street_office:somebody-else"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("only the street office"), "{}", stderr(&wrong));
+    // Listed as overdue after two working days (Fri → Tue), not before.
+    let listed = json(&dd(&["list", "--overdue", "--date", "2026-11-25", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(json(&dd(&["list", "--overdue", "--date", "2026-11-24", "--json"])).as_array().unwrap().len(), 0);
+    let me = format!("street_office:{office}");
+    assert_eq!(
+        json(&dd(&["approve", "--id", "FP1", "--as", &me, "--reason", "现场核实", "--json"]))["state"],
+        "approved"
+    );
+    assert_eq!(json(&dd(&["approve", "--id", "FP1", "--as", &me, "--json"]))["changed"], false);
+    let too_much = dd(&["advance", "--id", "FP1", "--amount", "10000.01"]);
+    assert_eq!(too_much.status.code(), Some(2));
+    assert!(stderr(&too_much).contains("50 %"));
+    let advance = json(&dd(&["advance", "--id", "FP1", "--amount", "10000", "--json"]));
+    assert_eq!(advance["entry_id"], "DD-FP1-advance");
+    let over = dd(&["complete", "--id", "FP1", "--final-cost", "22000.01"]);
+    assert!(stderr(&over).contains("new approval"), "{}", stderr(&over));
+    json(&dd(&["complete", "--id", "FP1", "--final-cost", "21000", "--json"]));
+    assert_eq!(json(&dd(&["settle", "--id", "FP1", "--json"]))["entry_id"], "DD-FP1-final");
+    assert_eq!(before - city_balance(&db), 2_100_000, "the fund paid exactly the final cost");
+    let notice_csv = db.folder().join("notice.csv");
+    let notice = dd(&["notice", "--id", "FP1", "--csv", notice_csv.to_str().unwrap()]);
+    assert!(stdout(&notice).contains("公示") && stdout(&notice).contains("21000.00"));
+    let shares: i64 = std::fs::read_to_string(&notice_csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| ledger_core::Money::parse(l.rsplit(',').next().unwrap()).unwrap().fen())
+        .sum();
+    assert_eq!(shares, 2_100_000, "the notice's shares sum to the cost");
+    let shown = json(&dd(&["show", "--id", "FP1", "--json"]));
+    let actions: Vec<&str> =
+        shown["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["apply", "approve", "advance", "complete", "settle"]);
+    assert_eq!(shown["events"][1]["role"], "street_office");
+    assert_eq!(mfund(&db.url, &["verify"]).status.code(), Some(0));
+    let refused = dd(&[
+        "apply",
+        "--id",
+        "P2",
+        "--estate",
+        "E00001",
+        "--category",
+        "exterior_painting",
+        "--estimate",
+        "100",
+        "--contractor",
+        "C1",
+        "--applicant",
+        "x",
+        "--green-channel",
+    ]);
+    assert!(stderr(&refused).contains("not on the emergency list"));
+}
+
+async fn normal_route_needs_the_vote_and_refuses_short_units(engine: Engine) {
+    let (db, keep, building, office) = imported(engine, 40).await;
+    let dd = |args: &[&str]| mfund(&db.url, &[&["drawdown"], args].concat());
+    let units: Vec<String> = std::fs::read_to_string(keep.path().join("city/units.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(&format!(",{building},")))
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    assert!(units.len() >= 3);
+    let apply = [
+        "apply",
+        "--id",
+        "N1",
+        "--estate",
+        "E00001",
+        "--building",
+        &building,
+        "--category",
+        "exterior_painting",
+        "--estimate",
+        "900000000",
+        "--contractor",
+        "C2",
+        "--applicant",
+        "业委会",
+        "--json",
+    ];
+    json(&dd(&apply));
+    let me = format!("street_office:{office}");
+    let early = dd(&["approve", "--id", "N1", "--as", &me]);
+    assert!(stderr(&early).contains("vote has not passed"), "{}", stderr(&early));
+    for unit in &units {
+        json(&dd(&["vote", "--id", "N1", "--unit", unit, "--vote", "yes", "--json"]));
+    }
+    assert_eq!(json(&dd(&["tally", "--id", "N1", "--json"]))["passed"], true);
+    json(&dd(&["approve", "--id", "N1", "--as", &me, "--json"]));
+    let before = city_balance(&db);
+    // Half of a huge estimate overdraws every unit: the normal route refuses before posting.
+    let short = dd(&["advance", "--id", "N1", "--amount", "450000000"]);
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        stderr(&short).contains("cannot cover their shares") && stderr(&short).contains(&units[0]),
+        "{}",
+        stderr(&short)
+    );
+    assert_eq!(city_balance(&db), before);
+}
+
+async fn concurrent_payments_of_one_tranche_post_once(engine: Engine) {
+    let (db, _keep, building, office) = imported(engine, 60).await;
+    let dd = |args: &[&str]| mfund(&db.url, &[&["drawdown"], args].concat());
+    json(&dd(&[
+        "apply",
+        "--id",
+        "C1",
+        "--estate",
+        "E00001",
+        "--building",
+        &building,
+        "--category",
+        "elevator",
+        "--estimate",
+        "5000",
+        "--contractor",
+        "C3",
+        "--applicant",
+        "x",
+        "--green-channel",
+        "--json",
+    ]));
+    json(&dd(&["approve", "--id", "C1", "--as", &format!("street_office:{office}"), "--json"]));
+    let before = city_balance(&db);
+    let url = db.url.clone();
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                mfund(&url, &["drawdown", "advance", "--id", "C1", "--amount", "2500", "--json"])
+            })
+        })
+        .collect();
+    let outcomes: Vec<Value> = racers.into_iter().map(|r| json(&r.join().unwrap())).collect();
+    assert_eq!(outcomes.iter().filter(|o| o["changed"] == true).count(), 1, "{outcomes:?}");
+    assert_eq!(before - city_balance(&db), 250_000, "one advance posted, once");
+    // Past the code's own check, the database itself refuses a second payment of the tranche.
+    let second = crate::import::raw_sql(
+        &db,
+        "INSERT INTO drawdown_payments (drawdown_id, tranche, entry_id, amount_fen) VALUES ('C1', 'advance', 'J000000001', 1)",
+    )
+    .await;
+    assert!(second.is_err(), "a second advance row was accepted");
+}
+
+async fn rejected_and_cancelled_drawdowns_post_nothing(engine: Engine) {
+    let (db, _keep, building, office) = imported(engine, 40).await;
+    let dd = |args: &[&str]| mfund(&db.url, &[&["drawdown"], args].concat());
+    let before = city_balance(&db);
+    for (id, verb) in [("R1", "reject"), ("X1", "cancel")] {
+        json(&dd(&[
+            "apply",
+            "--id",
+            id,
+            "--estate",
+            "E00001",
+            "--building",
+            &building,
+            "--category",
+            "roof_leak",
+            "--estimate",
+            "800",
+            "--contractor",
+            "C4",
+            "--applicant",
+            "x",
+            "--green-channel",
+            "--json",
+        ]));
+        let me = format!("street_office:{office}");
+        let args: Vec<&str> = if verb == "reject" {
+            vec!["reject", "--id", id, "--as", &me, "--reason", "不属于紧急情况", "--json"]
+        } else {
+            vec!["cancel", "--id", id, "--reason", "重复申请", "--json"]
+        };
+        json(&dd(&args));
+        let after = dd(&["advance", "--id", id, "--amount", "100"]);
+        assert_eq!(after.status.code(), Some(2), "{verb}: no payment after");
+        assert!(stderr(&after).contains("cannot advance"));
+    }
+    assert_eq!(city_balance(&db), before);
+}

@@ -81,25 +81,29 @@ async fn green_channel_repair_from_application_to_notice(engine: Engine) {
     assert!(stderr(&too_much).contains("50 %"));
     let advance = json(&dd(&["advance", "--id", "FP1", "--amount", "10000", "--json"]));
     assert_eq!(advance["entry_id"], "DD-FP1-advance");
-    let over = dd(&["complete", "--id", "FP1", "--final-cost", "22000.01"]);
+    let over = dd(&["complete", "--id", "FP1", "--final-cost", "23000"]);
     assert!(stderr(&over).contains("new approval"), "{}", stderr(&over));
-    json(&dd(&["complete", "--id", "FP1", "--final-cost", "21000", "--json"]));
+    // The street office approves a revised estimate; then the higher final cost is accepted.
+    let revised =
+        json(&dd(&["revise", "--id", "FP1", "--estimate", "21000", "--as", &me, "--reason", "管网更换增加", "--json"]));
+    assert_eq!(revised["changed"], true);
+    json(&dd(&["complete", "--id", "FP1", "--final-cost", "23000", "--json"]));
     assert_eq!(json(&dd(&["settle", "--id", "FP1", "--json"]))["entry_id"], "DD-FP1-final");
-    assert_eq!(before - city_balance(&db), 2_100_000, "the fund paid exactly the final cost");
+    assert_eq!(before - city_balance(&db), 2_300_000, "the fund paid exactly the final cost");
     let notice_csv = db.folder().join("notice.csv");
     let notice = dd(&["notice", "--id", "FP1", "--csv", notice_csv.to_str().unwrap()]);
-    assert!(stdout(&notice).contains("公示") && stdout(&notice).contains("21000.00"));
+    assert!(stdout(&notice).contains("公示") && stdout(&notice).contains("23000.00"));
     let shares: i64 = std::fs::read_to_string(&notice_csv)
         .unwrap()
         .lines()
         .skip(1)
         .map(|l| ledger_core::Money::parse(l.rsplit(',').next().unwrap()).unwrap().fen())
         .sum();
-    assert_eq!(shares, 2_100_000, "the notice's shares sum to the cost");
+    assert_eq!(shares, 2_300_000, "the notice's shares sum to the cost");
     let shown = json(&dd(&["show", "--id", "FP1", "--json"]));
     let actions: Vec<&str> =
         shown["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["apply", "approve", "advance", "complete", "settle"]);
+    assert_eq!(actions, ["apply", "approve", "advance", "revise", "complete", "settle"]);
     assert_eq!(shown["events"][1]["role"], "street_office");
     assert_eq!(mfund(&db.url, &["verify"]).status.code(), Some(0));
     let refused = dd(&[

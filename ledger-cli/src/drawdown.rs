@@ -31,6 +31,19 @@ pub enum Verb {
     Approve(DecideArgs),
     /// The estate's street office rejects, with a reason.
     Reject(DecideArgs),
+    /// The estate's street office approves a revised estimate (a final cost more than 10 % over
+    /// the approved estimate needs one).
+    Revise {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_parser = parse_money)]
+        estimate: Money,
+        /// The acting street office, as street_office:<name>.
+        #[arg(long = "as")]
+        actor: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Pay up to 50 % of the approved estimate now.
     Advance {
         #[arg(long)]
@@ -223,6 +236,9 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
                 bail!("a rejection needs a --reason the applicant can act on");
             }
             store.decide_drawdown(&d.id, false, &actor(&street_office(&d.actor)?, "street_office", &d.reason)).await?
+        }
+        Verb::Revise { id, estimate, actor: who, reason } => {
+            store.revise_drawdown(&id, estimate, &actor(&street_office(&who)?, "street_office", &reason)).await?
         }
         Verb::Advance { id, amount, actor: who } => {
             store.advance_drawdown(&id, amount, &actor(&who, "clerk", "advance")).await?

@@ -310,6 +310,22 @@ pub fn check_final_cost(estimate: Money, advanced: Money, final_cost: Money) -> 
     Ok(())
 }
 
+/// A final cost more than 10 % over the estimate needs a new approval: the street office
+/// approves a revised estimate while the work is approved or advanced, not after completion.
+/// The revised estimate must still cover twice what was advanced (the 50 % rule holds).
+pub fn check_revision(state: State, advanced: Money, revised: Money) -> Result<(), DrawdownError> {
+    if !matches!(state, State::Approved | State::Advanced) {
+        return Err(DrawdownError::Transition { action: Action::Approve, state });
+    }
+    if !revised.is_positive() {
+        return Err(DrawdownError::NotPositive(revised));
+    }
+    if advanced.is_positive() {
+        check_advance(revised, advanced)?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vote {
     Yes,

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ledger_core::audit::StoredEntry;
 use ledger_core::drawdown::{
-    already_done, check_advance, check_final_cost, check_route, check_street_office, decision_due, is_overdue,
-    next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route, Shortfall, State, Tally,
-    Vote,
+    already_done, check_advance, check_final_cost, check_revision, check_route, check_street_office, decision_due,
+    is_overdue, next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route, Shortfall,
+    State, Tally, Vote,
 };
 use ledger_core::import::NewEntry;
 use ledger_core::registry::FloorArea;
@@ -401,6 +401,38 @@ impl Store {
         record_event(&mut tx, drawdown_id, action.as_str(), actor).await?;
         tx.commit().await?;
         Ok(changed(&d, action, next, None, Vec::new()))
+    }
+
+    /// The estate's street office approves a revised estimate, so that a final cost more than
+    /// 10 % over the first one can be accepted. The state does not change; the event records
+    /// both estimates.
+    pub async fn revise_drawdown(
+        &self,
+        drawdown_id: &str,
+        revised: Money,
+        actor: &Actor,
+    ) -> Result<Change, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let d = load(&mut tx, drawdown_id).await?;
+        check_street_office(&d.street_office, &actor.name)?;
+        if d.estimate == revised {
+            let message = format!("the estimate is already {revised}: nothing changed");
+            return Ok(Change { action: "revise".to_owned(), message, ..unchanged(&d, Action::Approve) });
+        }
+        check_revision(d.state, paid(&mut tx, drawdown_id).await?, revised)?;
+        dispatch!(Tx, &mut tx, |t| {
+            sqlx::query("UPDATE drawdowns SET estimate_fen = $1 WHERE drawdown_id = $2")
+                .bind(revised.fen())
+                .bind(drawdown_id)
+                .execute(&mut **t)
+                .await?;
+        });
+        let event =
+            Actor { reason: format!("estimate {} → {revised}: {}", d.estimate, actor.reason), ..actor.clone() };
+        record_event(&mut tx, drawdown_id, "revise", &event).await?;
+        tx.commit().await?;
+        let message = format!("estimate {} → {revised}", d.estimate);
+        Ok(Change { action: "revise".to_owned(), changed: true, message, ..unchanged(&d, Action::Approve) })
     }
 
     /// Records (or changes) a unit's vote while the drawdown awaits approval.

@@ -81,6 +81,15 @@ fn a_final_cost_over_ten_percent_needs_a_new_approval() {
     ));
 }
 
+#[test]
+fn a_revised_estimate_is_approved_before_completion_and_keeps_the_advance_within_half() {
+    assert!(check_revision(State::Advanced, money("5000"), money("12000")).is_ok());
+    assert!(check_revision(State::Approved, Money::ZERO, money("12000")).is_ok());
+    assert!(check_revision(State::Advanced, money("5000"), money("9999.99")).is_err(), "5000 would exceed half");
+    assert!(check_revision(State::Completed, money("5000"), money("12000")).is_err());
+    assert!(check_revision(State::Submitted, Money::ZERO, money("12000")).is_err());
+}
+
 fn votes(pairs: &[(&str, Vote)]) -> BTreeMap<String, Vote> {
     pairs.iter().map(|(u, v)| (u.to_string(), *v)).collect()
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod api;
 mod bad_input;
 mod drawdown;
 mod import;

@@ -64,6 +64,19 @@ pub enum Command {
     /// Each payment posts one balanced entry that charges every beneficiary unit its floor-area
     /// share. Repeating a request changes nothing.
     Drawdown(crate::drawdown::DrawdownArgs),
+    /// Serve the HTTP API (and the street office's page at /) on the configured database.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// A public holiday (YYYY-MM-DD) for green-channel deadlines; repeat for several.
+        #[arg(long = "holiday", value_parser = parse_date)]
+        holidays: Vec<Date>,
+    },
+    /// API users: `mfund user add --name N --role ROLE [--scope ID]` prints the new token once.
+    User {
+        #[command(subcommand)]
+        verb: UserVerb,
+    },
     /// Show the unit sub-ledger balance of a unit, a building, an estate or the whole city.
     Balance(BalanceArgs),
     /// Recompute the audit hash chain and name the first entry that was changed, if any.
@@ -75,6 +88,21 @@ pub enum Command {
         /// Keep the generated files and database in this folder instead of a temporary one.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserVerb {
+    /// Create a user and print its bearer token (stored only as a hash).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// clerk, street_office, property_company, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// The street office (for street_office) or the company (for property_company).
+        #[arg(long, default_value = "")]
+        scope: String,
     },
 }
 

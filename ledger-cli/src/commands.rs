@@ -17,6 +17,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init => init(&cli.db, json).await,
         Command::Import { dir } => import(&cli.db, &dir, json).await.map(|_| Outcome::Clean),
+        Command::Serve { addr, holidays } => serve(&cli.db, &addr, holidays).await,
+        Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
@@ -33,6 +35,55 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
 
 async fn open(db: &str) -> anyhow::Result<Store> {
     Ok(Store::connect(db).await?)
+}
+
+async fn serve(db: &str, addr: &str, holidays: Vec<ledger_core::Date>) -> anyhow::Result<Outcome> {
+    let store = open(db).await?;
+    eprintln!(
+        "mfund: serving the API on http://{addr}/api/v1 and the street office's page on http://{addr}/ ({})",
+        store.engine()
+    );
+    let state = ledger_api::AppState::new(store, holidays.into_iter().collect());
+    ledger_api::serve(addr, state).await.with_context(|| format!("cannot serve on {addr}"))?;
+    Ok(Outcome::Clean)
+}
+
+async fn user(db: &str, verb: crate::args::UserVerb, json: bool) -> anyhow::Result<Outcome> {
+    let crate::args::UserVerb::Add { name, role, scope } = verb;
+    if matches!(role.as_str(), "street_office" | "property_company") && scope.is_empty() {
+        bail!(
+            "a {role} acts for one {}: give --scope",
+            if role == "street_office" { "street office" } else { "company" }
+        );
+    }
+    let token = new_token()?;
+    let store = open(db).await?;
+    store
+        .add_user(
+            &ledger_store::User { name: name.clone(), role: role.clone(), scope: scope.clone() },
+            &ledger_api::token_hash(&token),
+        )
+        .await?;
+    if json {
+        print_json(&serde_json::json!({ "name": name, "role": role, "scope": scope, "token": token }))?;
+    } else {
+        println!(
+            "user {name} ({role}{}) created; its token, shown only this once:",
+            if scope.is_empty() { String::new() } else { format!(" for {scope}") }
+        );
+        println!("{token}");
+    }
+    Ok(Outcome::Clean)
+}
+
+/// 32 random bytes from the operating system, as hex.
+fn new_token() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 async fn init(db: &str, json: bool) -> anyhow::Result<Outcome> {

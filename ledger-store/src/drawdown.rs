@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ledger_core::apportion::{apportion, ShareBasis};
 use ledger_core::audit::StoredEntry;
 use ledger_core::drawdown::{
     already_done, check_advance, check_final_cost, check_revision, check_route, check_street_office, decision_due,
@@ -95,6 +96,8 @@ pub struct UnitShare {
     pub floor_area: FloorArea,
     /// What the payments so far charged this unit.
     pub charged: Money,
+    /// The unit's floor-area share of the approved estimate.
+    pub estimated_share: Money,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -626,6 +629,8 @@ impl Store {
         let charged: BTreeMap<String, i64> =
             charges.into_iter().map(|(account, fen)| (account.trim_start_matches("unit:").to_owned(), fen)).collect();
         let paid_fen: i64 = payments.iter().map(|p| p.2).sum();
+        let basis: Vec<ShareBasis> = units.iter().map(|b| ShareBasis { unit_id: &b.unit_id, area: b.area }).collect();
+        let estimated = apportion(d.estimate, &basis).unwrap_or_default();
         Ok(DrawdownView {
             decision_due: (d.route == Route::GreenChannel).then(|| decision_due(d.submitted_on, holidays)),
             overdue: is_overdue(d.state, d.route, d.submitted_on, today, holidays),
@@ -645,11 +650,13 @@ impl Store {
             paid: Money::from_fen(paid_fen),
             units: units
                 .into_iter()
-                .map(|b| UnitShare {
+                .zip(estimated.into_iter().chain(std::iter::repeat(Money::ZERO)))
+                .map(|(b, estimated_share)| UnitShare {
                     charged: Money::from_fen(charged.get(&b.unit_id).copied().unwrap_or(0)),
                     unit_id: b.unit_id,
                     owner: b.owner,
                     floor_area: b.area,
+                    estimated_share,
                 })
                 .collect(),
             payments: payments

@@ -14,6 +14,7 @@ mod drawdown;
 mod import;
 mod query;
 mod schema;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub use drawdown::{
 };
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
+pub use users::{User, ROLES};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is
 /// compiled once per engine.

@@ -19,6 +19,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0002_drawdowns.sql"),
         postgres: include_str!("migrations/0002_drawdowns.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("migrations/0003_users.sql"),
+        postgres: include_str!("migrations/0003_users.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

@@ -1,0 +1,403 @@
+//! The handlers: who may ask, what the request means, and the answer.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote};
+use ledger_core::import::RegistryFiles;
+use ledger_core::interchange::{read_statement, read_unit_balances};
+use ledger_core::recon::{reconcile as reconcile_facts, BankFiles};
+use ledger_core::{Date, Money};
+use ledger_store::{Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+
+type ApiResult = Result<Response, ApiError>;
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> ApiResult {
+    Ok((status, Json(value)).into_response())
+}
+
+/// A JSON body, with the extractor's refusals turned into the API's error codes.
+fn body<T: DeserializeOwned>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    payload.map(|Json(value)| value).map_err(|rejection| {
+        let (status, code) = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            StatusCode::UNPROCESSABLE_ENTITY => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            _ => (StatusCode::BAD_REQUEST, "bad_json"),
+        };
+        ApiError::new(status, code, rejection.body_text())
+    })
+}
+
+fn bytes(payload: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    payload.map_err(|rejection| {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
+        ApiError::new(status, code, rejection.body_text())
+    })
+}
+
+fn field<T>(value: Option<T>, name: &str, expected: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(format!("field `{name}`: expected {expected}")))
+}
+
+fn money(text: &str, name: &str) -> Result<Money, ApiError> {
+    Money::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
+}
+
+fn date(text: Option<&str>, name: &str) -> Result<Date, ApiError> {
+    match text {
+        None => Ok(today()),
+        Some(t) => Date::parse(t).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}"))),
+    }
+}
+
+fn today() -> Date {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Date::from_days_since_epoch((secs / 86_400) as i32)
+}
+
+/// Runs a write once per `Idempotency-Key` (per user): a repeated key gets the first answer.
+async fn idempotent<F>(state: &AppState, caller: &Caller, headers: &HeaderMap, work: F) -> ApiResult
+where
+    F: std::future::Future<Output = ApiResult>,
+{
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(key) = &key {
+        if let Some((status, body)) = state.remembered(&caller.0.name, key) {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return Ok((status, [("content-type", "application/json")], body).into_response());
+        }
+    }
+    let response = work.await?;
+    let Some(key) = key else { return Ok(response) };
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), crate::MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    state.remember(&caller.0.name, &key, (status.as_u16(), text.clone()));
+    Ok((status, [("content-type", "application/json")], text).into_response())
+}
+
+pub async fn health(State(state): State<AppState>) -> ApiResult {
+    json(StatusCode::OK, &serde_json::json!({ "status": "ok", "database": state.store.engine() }))
+}
+
+#[derive(Deserialize)]
+pub struct AsOf {
+    as_of: Option<String>,
+}
+
+pub async fn city_balance(State(state): State<AppState>, _caller: Caller, Query(q): Query<AsOf>) -> ApiResult {
+    balance_of(&state, BalanceScope::City, q.as_of.as_deref()).await
+}
+
+pub async fn balance(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((scope, id)): Path<(String, String)>,
+    Query(q): Query<AsOf>,
+) -> ApiResult {
+    let scope = match scope.as_str() {
+        "units" => BalanceScope::Unit(id),
+        "buildings" => BalanceScope::Building(id),
+        "estates" => BalanceScope::Estate(id),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no balances of `{other}`: use units, buildings or estates"),
+            ))
+        }
+    };
+    balance_of(&state, scope, q.as_of.as_deref()).await
+}
+
+async fn balance_of(state: &AppState, scope: BalanceScope, as_of: Option<&str>) -> ApiResult {
+    let as_of = as_of.map(|d| date(Some(d), "as_of")).transpose()?;
+    match state.store.balance(&scope, as_of).await? {
+        Some(balance) => json(StatusCode::OK, &balance),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{scope:?} is not registered"))),
+    }
+}
+
+/// journal.csv in the body (text/csv): checked and posted whole or not at all.
+pub async fn import_journal(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    caller.require(&["clerk"], "importing a journal")?;
+    let journal = bytes(payload)?.to_vec();
+    idempotent(&state, &caller, &headers, async {
+        let outcome = state.store.import(RegistryFiles::default(), Some(journal), &|_, _| {}).await?;
+        json(
+            StatusCode::OK,
+            &serde_json::json!({ "entries": outcome.entries, "postings": outcome.postings, "already_stored": outcome.already_stored }),
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ReconcileRequest {
+    statement_csv: Option<String>,
+    unit_balances_csv: Option<String>,
+    as_of: Option<String>,
+}
+
+/// The SPEC report for the stored ledger against the bank files in the body.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    caller: Caller,
+    payload: Result<Json<ReconcileRequest>, JsonRejection>,
+) -> ApiResult {
+    caller.require(&["clerk", "auditor"], "reconciling")?;
+    let request = body(payload)?;
+    let as_of = request.as_of.as_deref().map(|d| date(Some(d), "as_of")).transpose()?;
+    let form = |e: ledger_core::interchange::InputError| ApiError::invalid(e.to_string());
+    let balances =
+        request.unit_balances_csv.as_deref().map(|t| read_unit_balances(t.as_bytes())).transpose().map_err(form)?;
+    let statement = request.statement_csv.as_deref().map(|t| read_statement(t.as_bytes())).transpose().map_err(form)?;
+    let (city, facts) = state.store.reconciliation_facts(as_of, &|_, _| {}).await?;
+    let files = BankFiles { unit_balances: balances.as_deref(), statement: statement.as_deref() };
+    let report = reconcile_facts(&city, &facts, files, true).map_err(|e| ApiError::invalid(e.to_string()))?;
+    json(StatusCode::OK, &report)
+}
+
+#[derive(Deserialize)]
+pub struct ApplyRequest {
+    drawdown_id: String,
+    estate_id: String,
+    building_id: Option<String>,
+    unit_ids: Option<Vec<String>>,
+    category: String,
+    estimate: String,
+    contractor: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    green_channel: bool,
+    submitted_on: Option<String>,
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    payload: Result<Json<ApplyRequest>, JsonRejection>,
+) -> ApiResult {
+    caller.require(&["clerk", "property_company"], "applying for a drawdown")?;
+    let r = body(payload)?;
+    let category =
+        field(Category::parse(&r.category), "category", "an emergency or normal category such as fire_pipe_network")?;
+    let (_, company) = state
+        .store
+        .estate_offices(&r.estate_id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("estate `{}`", r.estate_id)))?;
+    if caller.is("property_company") && caller.0.scope != company {
+        return Err(ApiError::forbidden(format!(
+            "`{}` serves `{}`, not estate `{}` (served by `{company}`)",
+            caller.0.name, caller.0.scope, r.estate_id
+        )));
+    }
+    let scope = match (r.building_id, r.unit_ids) {
+        (Some(b), None) => ScopeRequest::Building(b),
+        (None, Some(units)) => ScopeRequest::Units(units),
+        (None, None) => ScopeRequest::Estate,
+        (Some(_), Some(_)) => return Err(ApiError::invalid("fields `building_id` and `unit_ids`: give at most one")),
+    };
+    let at = date(r.submitted_on.as_deref(), "submitted_on")?;
+    let application = Application {
+        drawdown_id: r.drawdown_id,
+        estate_id: r.estate_id,
+        scope,
+        category,
+        route: if r.green_channel { Route::GreenChannel } else { Route::Normal },
+        estimate: money(&r.estimate, "estimate")?,
+        contractor: r.contractor,
+        description: r.description,
+        applicant: caller.0.name.clone(),
+        submitted_on: at,
+    };
+    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: String::new() };
+    idempotent(&state, &caller, &headers, async {
+        let change = state.store.apply_drawdown(&application, &actor).await?;
+        json(if change.changed { StatusCode::CREATED } else { StatusCode::OK }, &change)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct TransitionRequest {
+    #[serde(default)]
+    reason: String,
+    amount: Option<String>,
+    final_cost: Option<String>,
+    estimate: Option<String>,
+    date: Option<String>,
+}
+
+/// approve, reject, revise (the estate's street office); advance, complete, settle, cancel (clerks).
+pub async fn transition(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    payload: Result<Json<TransitionRequest>, JsonRejection>,
+) -> ApiResult {
+    let r = if headers.get("content-type").is_some() { body(payload)? } else { TransitionRequest::default() };
+    let view = state.store.drawdown(&id, today(), &state.holidays).await?;
+    let at = date(r.date.as_deref(), "date")?;
+    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: r.reason.clone() };
+    let decider = |caller: &Caller| -> Result<Actor, ApiError> {
+        caller.require(&["street_office"], "deciding on a drawdown")?;
+        // An admin acts as the estate's street office; a street office only for its own estates.
+        if caller.is("street_office") && caller.0.scope != view.street_office {
+            return Err(ApiError::forbidden(format!(
+                "`{}` acts for `{}`; estate `{}` belongs to `{}`",
+                caller.0.name, caller.0.scope, view.estate_id, view.street_office
+            )));
+        }
+        Ok(Actor { name: view.street_office.clone(), ..actor.clone() })
+    };
+    let store = &state.store;
+    idempotent(&state, &caller, &headers, async {
+        let change = match action.as_str() {
+            "approve" => store.decide_drawdown(&id, true, &decider(&caller)?).await?,
+            "reject" => {
+                if r.reason.trim().is_empty() {
+                    return Err(ApiError::invalid(
+                        "field `reason`: a rejection needs a reason the applicant can act on",
+                    ));
+                }
+                store.decide_drawdown(&id, false, &decider(&caller)?).await?
+            }
+            "revise" => {
+                store
+                    .revise_drawdown(
+                        &id,
+                        money(&field(r.estimate.clone(), "estimate", "an amount")?, "estimate")?,
+                        &decider(&caller)?,
+                    )
+                    .await?
+            }
+            "advance" | "complete" | "settle" | "cancel" => {
+                caller.require(&["clerk"], "paying or cancelling a drawdown")?;
+                match action.as_str() {
+                    "advance" => {
+                        store
+                            .advance_drawdown(
+                                &id,
+                                money(&field(r.amount.clone(), "amount", "an amount")?, "amount")?,
+                                &actor,
+                            )
+                            .await?
+                    }
+                    "complete" => {
+                        store
+                            .complete_drawdown(
+                                &id,
+                                money(&field(r.final_cost.clone(), "final_cost", "an amount")?, "final_cost")?,
+                                &actor,
+                            )
+                            .await?
+                    }
+                    "settle" => store.settle_drawdown(&id, &actor).await?,
+                    _ => store.cancel_drawdown(&id, &actor).await?,
+                }
+            }
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no transition `{other}`: approve, reject, revise, advance, complete, settle or cancel"),
+                ))
+            }
+        };
+        json(StatusCode::OK, &change)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct VoteRequest {
+    unit_id: String,
+    vote: String,
+}
+
+pub async fn vote(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    payload: Result<Json<VoteRequest>, JsonRejection>,
+) -> ApiResult {
+    caller.require(&["clerk"], "recording votes")?;
+    let r = body(payload)?;
+    let vote = field(Vote::parse(&r.vote), "vote", "yes, no or abstain")?;
+    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at: today(), reason: String::new() };
+    idempotent(&state, &caller, &headers, async {
+        json(StatusCode::OK, &state.store.vote_drawdown(&id, &r.unit_id, vote, &actor).await?)
+    })
+    .await
+}
+
+pub async fn tally(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+    json(StatusCode::OK, &state.store.tally_drawdown(&id).await?)
+}
+
+pub async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+    json(StatusCode::OK, &state.store.drawdown(&id, today(), &state.holidays).await?)
+}
+
+/// The public notice: the same view, as the owners will read it.
+pub async fn notice(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+    let view: DrawdownView = state.store.drawdown(&id, today(), &state.holidays).await?;
+    let shares: Vec<_> = view
+        .units
+        .iter()
+        .map(|u| serde_json::json!({ "unit_id": u.unit_id, "floor_area": u.floor_area, "share": u.charged }))
+        .collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "drawdown_id": view.drawdown_id, "estate_id": view.estate_id, "work": view.description, "category": view.category,
+            "contractor": view.contractor, "cost": view.final_cost.unwrap_or(view.paid), "paid": view.paid, "shares": shares,
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    estate_id: Option<String>,
+    street_office: Option<String>,
+    #[serde(default)]
+    overdue: bool,
+}
+
+/// A street office sees its own queue; everyone else may filter freely.
+pub async fn list_drawdowns(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult {
+    let wanted_state =
+        q.state.as_deref().map(|s| field(DrawdownState::parse(s), "state", "a drawdown state")).transpose()?;
+    let street_office = if caller.is("street_office") { Some(caller.0.scope.clone()) } else { q.street_office };
+    let filter = ListFilter { state: wanted_state, estate_id: q.estate_id, street_office, overdue_only: q.overdue };
+    json(StatusCode::OK, &state.store.list_drawdowns(&filter, today(), &state.holidays).await?)
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}

@@ -1,0 +1,221 @@
+//! The HTTP API through `app()` without a socket, on both engines: roles and scopes, every
+//! error code, bad and oversized bodies, idempotency keys and concurrent requests.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use ledger_api::{app, token_hash, AppState};
+use ledger_store::User;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::on_both_engines;
+use crate::support::{city, mfund, stderr, Engine, TestDb};
+
+on_both_engines!(roles_scopes_and_error_codes, concurrent_approvals_and_payments_change_once);
+
+struct Api {
+    router: Router,
+    _db: TestDb,
+    _city: tempfile::TempDir,
+    building: String,
+    office: String,
+    company: String,
+}
+
+async fn api(engine: Engine) -> Api {
+    let db = TestDb::new(engine).await;
+    let (keep, dir) = city(80, 17);
+    let out = mfund(&db.url, &["import", "--dir", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let field = |file: &str, index: usize| {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        text.lines().nth(1).unwrap().split(',').nth(index).unwrap().trim_matches('"').to_owned()
+    };
+    let (building, office, company) = (field("buildings.csv", 0), field("estates.csv", 3), field("estates.csv", 4));
+    let store = db.store().await;
+    for (name, role, scope) in [
+        ("clerk", "clerk", ""),
+        ("auditor", "auditor", ""),
+        ("office", "street_office", office.as_str()),
+        ("other-office", "street_office", "某某街道办事处"),
+        ("company", "property_company", company.as_str()),
+        ("other-company", "property_company", "别家物业"),
+    ] {
+        store
+            .add_user(
+                &User { name: name.into(), role: role.into(), scope: scope.into() },
+                &token_hash(&format!("token-{name}")),
+            )
+            .await
+            .unwrap();
+    }
+    Api { router: app(AppState::new(store, Default::default())), _db: db, _city: keep, building, office, company }
+}
+
+async fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    user: Option<&str>,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(format!("/api/v1{path}"));
+    if let Some(user) = user {
+        request = request.header("authorization", format!("Bearer token-{user}"));
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let request = match body {
+        Some(b) => request.header("content-type", "application/json").body(Body::from(b.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn green(id: &str, building: &str) -> Value {
+    json!({ "drawdown_id": id, "estate_id": "E00001", "building_id": building, "category": "fire_water_system",
+            "estimate": "6000", "contractor": "C9", "description": "消防水泵故障", "green_channel": true })
+}
+
+async fn roles_scopes_and_error_codes(engine: Engine) {
+    let a = api(engine).await;
+    let r = &a.router;
+    assert_eq!(call(r, "GET", "/health", None, None, None).await.0, StatusCode::OK);
+    let (status, body) = call(r, "GET", "/balances/city", None, None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    assert_eq!(call(r, "GET", "/balances/city", Some("nobody"), None, None).await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(r, "GET", "/balances/city", Some("auditor"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["units"], 80);
+    assert_eq!(call(r, "GET", "/balances/units/NOPE", Some("auditor"), None, None).await.0, StatusCode::NOT_FOUND);
+
+    // Applying: clerks and the estate's own property company; auditors never write.
+    assert_eq!(
+        call(r, "POST", "/drawdowns", Some("auditor"), Some(green("G1", &a.building)), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(r, "POST", "/drawdowns", Some("other-company"), Some(green("G1", &a.building)), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = call(r, "POST", "/drawdowns", Some("company"), Some(green("G1", &a.building)), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = call(r, "POST", "/drawdowns", Some("clerk"), Some(green("G1", &a.building)), None).await;
+    assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(false)));
+    assert!(!a.company.is_empty());
+
+    // Another street office may not decide, and nothing changes.
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G1/approve", Some("other-office"), Some(json!({"reason": "x"})), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(call(r, "GET", "/drawdowns/G1", Some("auditor"), None, None).await.1["state"], "submitted");
+    assert_eq!(
+        call(r, "POST", "/drawdowns/G1/approve", Some("clerk"), Some(json!({})), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G1/approve", Some("office"), Some(json!({"reason": "同意"})), None).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("approved")));
+    assert_eq!(call(r, "GET", "/drawdowns/G1", Some("office"), None, None).await.1["street_office"], json!(a.office));
+
+    // Error codes: 404, 409, 422 naming the field, 400 for bad JSON, 413 for an oversized body.
+    assert_eq!(
+        call(r, "POST", "/drawdowns/NOPE/approve", Some("office"), Some(json!({})), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = call(r, "POST", "/drawdowns/G1/settle", Some("clerk"), Some(json!({})), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_transition")));
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G1/advance", Some("clerk"), Some(json!({"amount": "1.234"})), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("`amount`"), "{body}");
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G1/advance", Some("clerk"), Some(json!({"amount": "3000.01"})), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rule_violation")));
+    let (status, body) = call(r, "POST", "/drawdowns", Some("clerk"), Some(json!({"drawdown_id": "X"})), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("missing field"), "{body}");
+    let bad = Request::builder()
+        .method("POST")
+        .uri("/api/v1/drawdowns")
+        .header("authorization", "Bearer token-clerk")
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    assert_eq!(r.clone().oneshot(bad).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let huge = json!({ "reason": "x".repeat(ledger_api::MAX_JSON_BYTES + 1) });
+    let (status, body) = call(r, "POST", "/drawdowns/G1/approve", Some("office"), Some(huge), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
+    assert_eq!(
+        call(r, "POST", "/drawdowns/G1/advance", Some("auditor"), Some(json!({"amount": "1"})), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The same Idempotency-Key returns the first answer; one posting only.
+    let first =
+        call(r, "POST", "/drawdowns/G1/advance", Some("clerk"), Some(json!({"amount": "3000"})), Some("k-1")).await;
+    let again =
+        call(r, "POST", "/drawdowns/G1/advance", Some("clerk"), Some(json!({"amount": "3000"})), Some("k-1")).await;
+    assert_eq!(first, again);
+    assert_eq!(first.1["changed"], true);
+    let shown = call(r, "GET", "/drawdowns/G1", Some("auditor"), None, None).await.1;
+    assert_eq!(shown["paid"], "3000.00");
+    let notice = call(r, "GET", "/drawdowns/G1/notice", Some("auditor"), None, None).await.1;
+    let shares: i64 = notice["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| ledger_core::Money::parse(s["share"].as_str().unwrap()).unwrap().fen())
+        .sum();
+    assert_eq!(shares, 300_000);
+    // A street office's queue holds only its own estates.
+    let queue = call(r, "GET", "/drawdowns", Some("other-office"), None, None).await.1;
+    assert_eq!(queue.as_array().unwrap().len(), 0);
+    // The page is served.
+    let page = r.clone().oneshot(Request::builder().uri("/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+async fn concurrent_approvals_and_payments_change_once(engine: Engine) {
+    let a = api(engine).await;
+    let r = &a.router;
+    assert_eq!(
+        call(r, "POST", "/drawdowns", Some("clerk"), Some(green("G2", &a.building)), None).await.0,
+        StatusCode::CREATED
+    );
+    let before = call(r, "GET", "/balances/city", Some("auditor"), None, None).await.1["balance"].clone();
+    let race = |path: &'static str, body: Value, user: &'static str| {
+        let handles: Vec<_> = (0..50)
+            .map(|_| {
+                let (router, body) = (r.clone(), body.clone());
+                tokio::spawn(async move { call(&router, "POST", path, Some(user), Some(body), None).await })
+            })
+            .collect();
+        async move {
+            let mut outcomes = Vec::new();
+            for h in handles {
+                outcomes.push(h.await.unwrap());
+            }
+            outcomes
+        }
+    };
+    let approvals = race("/drawdowns/G2/approve", json!({"reason": "同意"}), "office").await;
+    assert!(approvals.iter().all(|(s, _)| *s == StatusCode::OK), "{approvals:?}");
+    assert_eq!(approvals.iter().filter(|(_, b)| b["changed"] == true).count(), 1);
+    let payments = race("/drawdowns/G2/advance", json!({"amount": "3000"}), "clerk").await;
+    assert!(payments.iter().all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{payments:?}");
+    assert_eq!(payments.iter().filter(|(_, b)| b["changed"] == true).count(), 1);
+    let after = call(r, "GET", "/balances/city", Some("auditor"), None, None).await.1["balance"].clone();
+    let fen = |v: &Value| ledger_core::Money::parse(v.as_str().unwrap()).unwrap().fen();
+    assert_eq!(fen(&before) - fen(&after), 300_000, "one advance of 3000.00 posted");
+    let events =
+        call(r, "GET", "/drawdowns/G2", Some("auditor"), None, None).await.1["events"].as_array().unwrap().len();
+    assert_eq!(events, 3, "apply, approve, advance: one transition each");
+}

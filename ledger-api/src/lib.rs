@@ -13,10 +13,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use ledger_core::Date;
 use ledger_store::Store;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use auth::token_hash;
 pub use error::ApiError;
@@ -56,23 +58,44 @@ impl AppState {
     }
 }
 
-/// The whole API under `/api/v1`, plus `/` (the street office's page).
+/// The whole API under `/api/v1`, its OpenAPI document at `/api/openapi.json` (generated from
+/// the same handler declarations that build the router, so the two cannot drift), and `/`,
+/// the street office's page.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(routes::health))
-        .route("/balances/city", get(routes::city_balance))
-        .route("/balances/{scope}/{id}", get(routes::balance))
-        .route("/journal", post(routes::import_journal).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .route("/reconcile", post(routes::reconcile).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .route("/drawdowns", get(routes::list_drawdowns).post(routes::apply))
-        .route("/drawdowns/{id}", get(routes::show))
-        .route("/drawdowns/{id}/tally", get(routes::tally))
-        .route("/drawdowns/{id}/notice", get(routes::notice))
-        .route("/drawdowns/{id}/votes", post(routes::vote))
-        .route("/drawdowns/{id}/{action}", post(routes::transition))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
-    Router::new().route("/", get(routes::page)).nest("/api/v1", api).with_state(state)
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(routes::import_journal))
+        .routes(routes!(routes::reconcile))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES));
+    let api = OpenApiRouter::new()
+        .routes(routes!(routes::health))
+        .routes(routes!(routes::city_balance))
+        .routes(routes!(routes::balance))
+        .routes(routes!(routes::list_drawdowns, routes::apply))
+        .routes(routes!(routes::show))
+        .routes(routes!(routes::tally))
+        .routes(routes!(routes::notice))
+        .routes(routes!(routes::vote))
+        .routes(routes!(routes::transition))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .merge(uploads);
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
+    doc.info.title = "mfund API".to_owned();
+    let doc = Arc::new(doc.to_pretty_json().expect("the OpenAPI document serialises"));
+    Router::new()
+        .route("/", get(routes::page))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([("content-type", "application/json")], doc.as_str().to_owned()) }),
+        )
+        .merge(api)
+        .with_state(state)
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    description = "Residential special maintenance fund ledger. Send `Authorization: Bearer <token>` (`mfund user add`)."
+))]
+struct ApiDoc;
 
 /// Serves [`app`] on `addr` until the process ends.
 pub async fn serve(addr: &str, state: AppState) -> std::io::Result<()> {

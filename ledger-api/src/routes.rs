@@ -89,19 +89,24 @@ where
     Ok((status, [("content-type", "application/json")], text).into_response())
 }
 
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The server and its database answer")))]
 pub async fn health(State(state): State<AppState>) -> ApiResult {
     json(StatusCode::OK, &serde_json::json!({ "status": "ok", "database": state.store.engine() }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AsOf {
+    /// Count entries dated on or before this day (YYYY-MM-DD).
     as_of: Option<String>,
 }
 
+#[utoipa::path(get, path = "/balances/city", tag = "balances", params(AsOf), responses((status = 200, description = "The city's unit sub-ledger balance"), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn city_balance(State(state): State<AppState>, _caller: Caller, Query(q): Query<AsOf>) -> ApiResult {
     balance_of(&state, BalanceScope::City, q.as_of.as_deref()).await
 }
 
+#[utoipa::path(get, path = "/balances/{scope}/{id}", tag = "balances", params(("scope" = String, Path, description = "units, buildings or estates"), ("id" = String, Path, description = "The unit, building or estate id"), AsOf), responses((status = 200, description = "The balance"), (status = 404, description = "Not registered", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn balance(
     State(state): State<AppState>,
     _caller: Caller,
@@ -131,6 +136,7 @@ async fn balance_of(state: &AppState, scope: BalanceScope, as_of: Option<&str>) 
     }
 }
 
+#[utoipa::path(post, path = "/journal", tag = "ledger", request_body(content = String, content_type = "text/csv", description = "journal.csv (SPEC §2)"), responses((status = 200, description = "Posted (or already posted)"), (status = 413, description = "Over the upload limit", body = ApiError), (status = 422, description = "Refused with file:line:column; nothing written", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// journal.csv in the body (text/csv): checked and posted whole or not at all.
 pub async fn import_journal(
     State(state): State<AppState>,
@@ -150,13 +156,14 @@ pub async fn import_journal(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReconcileRequest {
     statement_csv: Option<String>,
     unit_balances_csv: Option<String>,
     as_of: Option<String>,
 }
 
+#[utoipa::path(post, path = "/reconcile", tag = "ledger", request_body = ReconcileRequest, responses((status = 200, description = "The SPEC §3 report"), (status = 422, description = "A bank file is malformed", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// The SPEC report for the stored ledger against the bank files in the body.
 pub async fn reconcile(
     State(state): State<AppState>,
@@ -176,7 +183,7 @@ pub async fn reconcile(
     json(StatusCode::OK, &report)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApplyRequest {
     drawdown_id: String,
     estate_id: String,
@@ -192,6 +199,7 @@ pub struct ApplyRequest {
     submitted_on: Option<String>,
 }
 
+#[utoipa::path(post, path = "/drawdowns", tag = "drawdowns", request_body = ApplyRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Repeats return the first answer")), responses((status = 201, description = "Filed"), (status = 200, description = "Already filed with the same content"), (status = 409, description = "Same id, other content", body = ApiError), (status = 422, description = "Invalid input, naming the field", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn apply(
     State(state): State<AppState>,
     caller: Caller,
@@ -240,7 +248,7 @@ pub async fn apply(
     .await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct TransitionRequest {
     #[serde(default)]
     reason: String,
@@ -250,6 +258,7 @@ pub struct TransitionRequest {
     date: Option<String>,
 }
 
+#[utoipa::path(post, path = "/drawdowns/{id}/{action}", tag = "drawdowns", params(("id" = String, Path), ("action" = String, Path, description = "approve, reject, revise (the estate's street office); advance, complete, settle, cancel (clerks)"), ("Idempotency-Key" = Option<String>, Header, description = "Repeats return the first answer")), request_body = TransitionRequest, responses((status = 200, description = "Done, or already done (changed: false)"), (status = 404, description = "No such drawdown", body = ApiError), (status = 409, description = "Not possible in this state", body = ApiError), (status = 413, description = "Body over the limit", body = ApiError), (status = 422, description = "A rule or a field refuses it", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// approve, reject, revise (the estate's street office); advance, complete, settle, cancel (clerks).
 pub async fn transition(
     State(state): State<AppState>,
@@ -332,12 +341,13 @@ pub async fn transition(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VoteRequest {
     unit_id: String,
     vote: String,
 }
 
+#[utoipa::path(post, path = "/drawdowns/{id}/votes", tag = "drawdowns", params(("id" = String, Path)), request_body = VoteRequest, responses((status = 200, description = "Recorded"), (status = 409, description = "No vote is open", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn vote(
     State(state): State<AppState>,
     caller: Caller,
@@ -355,14 +365,17 @@ pub async fn vote(
     .await
 }
 
+#[utoipa::path(get, path = "/drawdowns/{id}/tally", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "The art. 278 count"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn tally(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
     json(StatusCode::OK, &state.store.tally_drawdown(&id).await?)
 }
 
+#[utoipa::path(get, path = "/drawdowns/{id}", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "Scope, amounts, per-unit shares and history"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
     json(StatusCode::OK, &state.store.drawdown(&id, today(), &state.holidays).await?)
 }
 
+#[utoipa::path(get, path = "/drawdowns/{id}/notice", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "The work, the cost and every unit's share"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// The public notice: the same view, as the owners will read it.
 pub async fn notice(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
     let view: DrawdownView = state.store.drawdown(&id, today(), &state.holidays).await?;
@@ -380,7 +393,8 @@ pub async fn notice(State(state): State<AppState>, _caller: Caller, Path(id): Pa
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     state: Option<String>,
     estate_id: Option<String>,
@@ -389,6 +403,7 @@ pub struct ListQuery {
     overdue: bool,
 }
 
+#[utoipa::path(get, path = "/drawdowns", tag = "drawdowns", params(ListQuery), responses((status = 200, description = "Drawdowns, overdue ones flagged"), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// A street office sees its own queue; everyone else may filter freely.
 pub async fn list_drawdowns(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult {
     let wanted_state =

@@ -179,9 +179,16 @@ async fn roles_scopes_and_error_codes(engine: Engine) {
     let queue = call(r, "GET", "/drawdowns", Some("other-office"), None, None).await.1;
     assert_eq!(queue.as_array().unwrap().len(), 0);
     // The OpenAPI document lists the endpoints the router serves.
-    let doc = r.clone().oneshot(Request::builder().uri("/api/openapi.json").body(Body::empty()).unwrap()).await.unwrap();
+    let doc =
+        r.clone().oneshot(Request::builder().uri("/api/openapi.json").body(Body::empty()).unwrap()).await.unwrap();
     let doc: Value = serde_json::from_slice(&axum::body::to_bytes(doc.into_body(), 1 << 22).await.unwrap()).unwrap();
-    for path in ["/api/v1/health", "/api/v1/balances/city", "/api/v1/drawdowns", "/api/v1/drawdowns/{id}/{action}", "/api/v1/journal"] {
+    for path in [
+        "/api/v1/health",
+        "/api/v1/balances/city",
+        "/api/v1/drawdowns",
+        "/api/v1/drawdowns/{id}/{action}",
+        "/api/v1/journal",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from {}", doc["paths"]);
     }
     // The page is served.

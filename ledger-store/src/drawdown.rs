@@ -345,7 +345,7 @@ impl Store {
                 app.estate_id
             )));
         }
-        dispatch!(Tx, &mut tx, |t| {
+        dispatch!(Tx, &mut *tx, |t| {
             sqlx::query(
                 "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
                  applicant, submitted_on, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted')",
@@ -423,7 +423,7 @@ impl Store {
             return Ok(Change { action: "revise".to_owned(), message, ..unchanged(&d, Action::Approve) });
         }
         check_revision(d.state, paid(&mut tx, drawdown_id).await?, revised)?;
-        dispatch!(Tx, &mut tx, |t| {
+        dispatch!(Tx, &mut *tx, |t| {
             sqlx::query("UPDATE drawdowns SET estimate_fen = $1 WHERE drawdown_id = $2")
                 .bind(revised.fen())
                 .bind(drawdown_id)
@@ -458,7 +458,7 @@ impl Store {
         if !beneficiaries(&mut tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
             return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
         }
-        let previous: Option<String> = dispatch!(Tx, &mut tx, |t| {
+        let previous: Option<String> = dispatch!(Tx, &mut *tx, |t| {
             sqlx::query_scalar("SELECT vote FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
                 .bind(drawdown_id)
                 .bind(unit_id)
@@ -471,7 +471,7 @@ impl Store {
             change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
             return Ok(change);
         }
-        dispatch!(Tx, &mut tx, |t| {
+        dispatch!(Tx, &mut *tx, |t| {
             sqlx::query("DELETE FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
                 .bind(drawdown_id)
                 .bind(unit_id)

@@ -109,7 +109,7 @@ impl Store {
             insert_units(&mut tx, &plan.units).await?;
         }
         if bulk {
-            dispatch!(Tx, &mut tx, |t| {
+            dispatch!(Tx, &mut *tx, |t| {
                 sqlx::query(DROP_POSTING_INDEX).execute(&mut **t).await?;
             });
         }
@@ -122,7 +122,7 @@ impl Store {
             outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
             progress(outcome.postings as u64, total_rows.max(outcome.postings as u64));
         };
-        if let Tx::Postgres(t) = &mut tx {
+        if let Tx::Postgres(t) = &mut *tx {
             copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?;
         } else {
             while let Some(batch) = batches.recv().await {
@@ -139,7 +139,7 @@ impl Store {
         }
         outcome.already_stored = checked.already_stored;
         if bulk {
-            dispatch!(Tx, &mut tx, |t| {
+            dispatch!(Tx, &mut *tx, |t| {
                 sqlx::query(CREATE_POSTING_INDEX).execute(&mut **t).await?;
             });
         }
@@ -148,8 +148,11 @@ impl Store {
     }
 
     /// Begins a transaction that holds the ledger's write lock until it ends.
-    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pool {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        // Writers of this process queue here first: SQLite's own busy handler would make them
+        // sleep and retry, which gave seconds of tail latency under concurrent requests.
+        let queued = self.writers.clone().lock_owned().await;
+        let tx = match &self.pool {
             // IMMEDIATE takes SQLite's write lock now, so the chain head cannot move under us.
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => {
@@ -157,7 +160,33 @@ impl Store {
                 sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
                 Tx::Postgres(tx)
             }
-        })
+        };
+        Ok(WriteTx { tx, _queued: queued })
+    }
+}
+
+/// A write transaction that also holds this process's writer queue until it ends.
+pub(crate) struct WriteTx {
+    tx: Tx,
+    _queued: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
     }
 }
 

@@ -67,6 +67,8 @@ impl Tx {
 pub struct Store {
     pool: Pool,
     url: String,
+    /// This process's writers, queued one at a time (see `begin_write`).
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Error)]
@@ -133,7 +135,7 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.to_owned()));
         };
-        let store = Store { pool, url: url.to_owned() };
+        let store = Store { pool, url: url.to_owned(), writers: Default::default() };
         schema::migrate(&store.pool).await?;
         Ok(store)
     }

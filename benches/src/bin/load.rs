@@ -1,0 +1,127 @@
+//! A small, bounded load generator for `mfund serve` on loopback (see `benches/load.sh`):
+//! keep-alive HTTP/1.1 connections, each issuing requests back to back until the time is up.
+//!
+//!   load ADDR balance UNIT_ID TOKEN CONNECTIONS SECONDS
+//!   load ADDR cycle ESTATE BUILDING CLERK_TOKEN OFFICE_TOKEN CONNECTIONS SECONDS
+//!
+//! `balance` reads one unit's balance; `cycle` applies for a green-channel drawdown, approves it
+//! and advances half of it (three requests, timed as one cycle). Prints operations per second
+//! and the p50 / p99 latency of one operation.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Requests are bounded in count too, whatever the clock says.
+const MAX_OPS_PER_CONNECTION: usize = 2_000_000;
+
+struct Connection {
+    stream: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Connection {
+    async fn open(addr: &str) -> Connection {
+        let stream = TcpStream::connect(addr).await.expect("connect to mfund serve");
+        stream.set_nodelay(true).expect("nodelay");
+        Connection { stream: BufReader::new(stream), host: addr.to_owned() }
+    }
+
+    /// Sends one request and reads the whole response; returns the status code.
+    async fn call(&mut self, method: &str, path: &str, token: &str, body: &str) -> u16 {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.stream.get_mut().write_all(request.as_bytes()).await.expect("send");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.expect("status line");
+        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("header");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().expect("a length");
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.stream.read_exact(&mut body).await.expect("body");
+        status
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (addr, mode) = (args[1].clone(), args[2].clone());
+    let (connections, seconds): (usize, u64) =
+        (args[args.len() - 2].parse().unwrap(), args[args.len() - 1].parse().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut workers = Vec::new();
+    for worker in 0..connections {
+        let (addr, mode, args) = (addr.clone(), mode.clone(), args.clone());
+        workers.push(tokio::spawn(async move {
+            let mut conn = Connection::open(&addr).await;
+            let mut latencies_us = Vec::new();
+            let mut failures = 0usize;
+            for n in 0..MAX_OPS_PER_CONNECTION {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let start = Instant::now();
+                let ok = if mode == "balance" {
+                    conn.call("GET", &format!("/api/v1/balances/units/{}", args[3]), &args[4], "").await == 200
+                } else {
+                    let id = format!("L{worker}-{n}-{}", std::process::id());
+                    let apply = format!(
+                        r#"{{"drawdown_id":"{id}","estate_id":"{}","building_id":"{}","category":"elevator","estimate":"100","contractor":"C1","green_channel":true}}"#,
+                        args[3], args[4]
+                    );
+                    conn.call("POST", "/api/v1/drawdowns", &args[5], &apply).await == 201
+                        && conn.call("POST", &format!("/api/v1/drawdowns/{id}/approve"), &args[6], "{}").await == 200
+                        && conn.call("POST", &format!("/api/v1/drawdowns/{id}/advance"), &args[5], r#"{"amount":"50"}"#).await == 200
+                };
+                if ok {
+                    latencies_us.push(start.elapsed().as_micros() as u64);
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies_us, failures)
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        let (latencies, failed) = w.await.expect("worker");
+        all.extend(latencies);
+        failures += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
+    all.sort_unstable();
+    println!(
+        "{mode}: {} ok, {failures} failed, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({connections} connections, {seconds} s)",
+        all.len(),
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.50),
+        percentile(&all, 0.99)
+    );
+}

@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
         let token = token.ok_or_else(ApiError::unauthorized)?;
-        let user = state.store.user_by_token_hash(&token_hash(token)).await?;
+        let user = state.user(&token_hash(token)).await?;
         user.map(Caller).ok_or_else(ApiError::unauthorized)
     }
 }

@@ -38,11 +38,29 @@ pub struct AppState {
     pub holidays: Arc<BTreeSet<Date>>,
     /// First answers to requests that carried an `Idempotency-Key`, by (user, key).
     answers: Arc<Mutex<HashMap<(String, String), (u16, String)>>>,
+    /// Users already looked up, by token hash: a read then costs no query for the caller.
+    /// Users are only ever added, so a cached answer stays true.
+    users: Arc<std::sync::RwLock<HashMap<String, ledger_store::User>>>,
 }
 
 impl AppState {
     pub fn new(store: Store, holidays: BTreeSet<Date>) -> AppState {
-        AppState { store, holidays: Arc::new(holidays), answers: Arc::default() }
+        AppState { store, holidays: Arc::new(holidays), answers: Arc::default(), users: Arc::default() }
+    }
+
+    async fn user(&self, token_hash: &str) -> Result<Option<ledger_store::User>, ApiError> {
+        if let Some(user) = self.users.read().expect("users lock").get(token_hash) {
+            return Ok(Some(user.clone()));
+        }
+        let user = self.store.user_by_token_hash(token_hash).await?;
+        if let Some(user) = &user {
+            let mut users = self.users.write().expect("users lock");
+            if users.len() >= MAX_REMEMBERED_KEYS {
+                users.clear();
+            }
+            users.insert(token_hash.to_owned(), user.clone());
+        }
+        Ok(user)
     }
 
     fn remembered(&self, user: &str, key: &str) -> Option<(u16, String)> {

@@ -362,12 +362,14 @@ impl Store {
             .bind(app.submitted_on.to_string())
             .execute(&mut **t)
             .await?;
-            for unit in &units {
-                sqlx::query("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES ($1, $2)")
-                    .bind(app.drawdown_id.as_str())
-                    .bind(unit.as_str())
-                    .execute(&mut **t)
-                    .await?;
+            for chunk in units.chunks(500) {
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+                let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
+                let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
+                for unit in chunk {
+                    query = query.bind(unit.as_str());
+                }
+                query.execute(&mut **t).await?;
             }
         });
         record_event(&mut tx, &app.drawdown_id, "apply", actor).await?;

@@ -260,6 +260,7 @@ const DEMO_SEED: u64 = 2026;
 
 async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let keep = out.is_some();
     let folder = out.unwrap_or_else(|| temp.path().to_owned());
     let say = |line: String| {
         if !json {
@@ -341,6 +342,9 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);
+        if !keep {
+            println!("\n(The files and the database were in a temporary folder, now removed: `mfund demo --out DIR` keeps them.)");
+        }
     }
     Ok(Outcome::Clean)
 }

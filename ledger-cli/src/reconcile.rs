@@ -101,6 +101,16 @@ fn read_bank(args: &ReconcileArgs, dir: Option<&Path>) -> Result<BankInput, Read
 }
 
 fn reconcile_dir(dir: &Path, args: &ReconcileArgs, phases: &Phases) -> anyhow::Result<Report> {
+    // Only the bank's two files are optional: without the registry every unit would look unknown.
+    let required =
+        [interchange::ESTATES_FILE, interchange::BUILDINGS_FILE, interchange::UNITS_FILE, interchange::JOURNAL_FILE];
+    if let Some(missing) = required.iter().find(|name| !dir.join(name).is_file()) {
+        anyhow::bail!(
+            "cannot read {}: no such file (reconciling needs {})",
+            dir.join(missing).display(),
+            required.join(", ")
+        );
+    }
     let spinner = progress::spinner("reading registry");
     let registry = crate::files::read_city_registry(dir)?;
     let city = CityIndex::build(&registry.estates, &registry.buildings, &registry.units).map_err(ReadError::Form)?;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr3};
 
 /// A field as it stands in the input, without its surrounding quotes.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,7 @@ pub(crate) fn read_record<'b>(
                 Some(b',') => pos += 1,
                 Some(b'\n') => return end(pos + 1, 1, newlines),
                 Some(b'\r') if bytes.get(pos + 1) == Some(&b'\n') => return end(pos + 2, 1, newlines),
+                Some(b'\r') if pos + 1 == bytes.len() => return end(pos + 1, 0, newlines),
                 None => return end(pos, 0, newlines),
                 Some(_) => {
                     fields.pop(); // the error is in this field: callers name it by `fields.len()`
@@ -76,7 +77,12 @@ pub(crate) fn read_record<'b>(
                 }
             }
         } else {
-            match memchr2(b',', b'\n', &bytes[pos..]) {
+            match memchr3(b',', b'\n', b'"', &bytes[pos..]) {
+                // RFC 4180: a quote only opens a quoted field. One inside an unquoted field would
+                // also throw off where files may be cut for parallel reading.
+                Some(k) if bytes[pos + k] == b'"' => {
+                    return Err("a quote inside an unquoted field: quote the whole field and double the quote");
+                }
                 Some(k) if bytes[pos + k] == b',' => {
                     fields.push(Field { bytes: &bytes[pos..pos + k], escaped: false });
                     pos += k + 1;

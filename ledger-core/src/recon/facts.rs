@@ -62,8 +62,8 @@ pub struct BankPosting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unbalanced {
     pub entry: u32,
-    pub debit_fen: i64,
-    pub credit_fen: i64,
+    pub debit_fen: i128,
+    pub credit_fen: i128,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,12 +116,6 @@ impl EntryIds {
         self.ends.is_empty()
     }
 
-    fn shift_lines(&mut self, by: u64) {
-        for line in &mut self.lines {
-            *line += by;
-        }
-    }
-
     /// Moves `other`'s ids to the end of these, leaving `other` empty with its capacity.
     fn append(&mut self, other: &mut EntryIds) {
         let base = self.text.len() as u32;
@@ -146,7 +140,7 @@ pub struct ChunkFacts {
     invalid: Vec<Invalid>,
     bank_book_fen: i128,
     others_fen: i128,
-    /// Newlines the chunk spans; its lines are numbered from 0 until [`JournalFacts::absorb`].
+    /// Newlines the chunk spans.
     pub lines: u64,
     // Reused between entries.
     classes: Vec<AccountClass>,
@@ -154,11 +148,6 @@ pub struct ChunkFacts {
 }
 
 impl ChunkFacts {
-    /// Moves the chunk's line numbers to start at `first_line`.
-    pub fn shift_lines(&mut self, first_line: u64) {
-        self.ids.shift_lines(first_line);
-    }
-
     /// Folds one entry in. Unbalanced entries and entries with an invalid posting are listed
     /// and take no further part.
     pub fn add_entry(
@@ -192,16 +181,17 @@ impl ChunkFacts {
         self.postings += postings.len() as u64;
         let entry = self.ids.push(entry_id, line);
         let mut valid = true;
-        let (mut debit_fen, mut credit_fen) = (0i64, 0i64);
+        // i128: no sum of i64 postings can overflow it, so no overflow can make sides look equal.
+        let (mut debit_fen, mut credit_fen) = (0i128, 0i128);
         for (p, class) in postings.iter().zip(classes) {
             if let AccountClass::Invalid(reason) = *class {
                 self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason });
                 valid = false;
             }
             if p.signed_fen > 0 {
-                debit_fen = debit_fen.saturating_add(p.signed_fen);
+                debit_fen += i128::from(p.signed_fen);
             } else {
-                credit_fen = credit_fen.saturating_add(-p.signed_fen);
+                credit_fen -= i128::from(p.signed_fen);
             }
         }
         if debit_fen != credit_fen {
@@ -221,7 +211,7 @@ impl ChunkFacts {
                     self.unit_changes.push((unit, -p.signed_fen));
                     if kind == EntryKind::Deposit && p.signed_fen < 0 {
                         match self.deposits[deposits_from..].iter_mut().find(|d| d.unit == unit) {
-                            Some(d) => d.fen -= p.signed_fen,
+                            Some(d) => d.fen = d.fen.saturating_sub(p.signed_fen),
                             None => self.deposits.push(DepositCredit { unit, date, entry, fen: -p.signed_fen }),
                         }
                     }

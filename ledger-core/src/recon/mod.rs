@@ -218,6 +218,8 @@ pub fn check_split_entries(facts: &JournalFacts) -> Result<(), InputError> {
 /// Per-unit comparison result within one building.
 #[derive(Default)]
 struct BuildingOutcome {
+    /// A difference (ledger − bank) beyond the range of amounts.
+    overflow: bool,
     rollup_ledger: i128,
     rollup_bank: i128,
     mismatched: usize,
@@ -254,6 +256,9 @@ pub fn reconcile(
     } else {
         (0..units_by_building.len()).map(compare).collect()
     };
+    if outcomes.iter().any(|o| o.overflow) {
+        return Err(ReconError::Overflow("a unit's difference between ledger and bank"));
+    }
     let has_bank = bank_balances.is_some();
     let mut report = Report {
         summary: Summary {
@@ -275,12 +280,14 @@ pub fn reconcile(
         unbalanced_entries: facts
             .unbalanced
             .iter()
-            .map(|u| UnbalancedEntry {
-                entry_id: facts.ids.get(u.entry).to_owned(),
-                debit: Money::from_fen(u.debit_fen),
-                credit: Money::from_fen(u.credit_fen),
+            .map(|u| {
+                Ok(UnbalancedEntry {
+                    entry_id: facts.ids.get(u.entry).to_owned(),
+                    debit: money(u.debit_fen, "an entry's debits")?,
+                    credit: money(u.credit_fen, "an entry's credits")?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, ReconError>>()?,
         invalid_postings: facts
             .invalid
             .iter()
@@ -345,7 +352,10 @@ fn compare_building(
                     if bank_fen != ledger_fen {
                         out.mismatched += 1;
                         let (building_id, estate_id) = (city.building_ids[building].clone(), estate_id.clone());
-                        let difference = Money::from_fen(ledger_fen.saturating_sub(bank_fen));
+                        let Some(difference) = ledger_fen.checked_sub(bank_fen).map(Money::from_fen) else {
+                            out.overflow = true;
+                            continue;
+                        };
                         out.mismatches.push(UnitMismatch {
                             unit_id: unit_id(),
                             building_id,

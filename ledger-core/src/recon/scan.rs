@@ -39,13 +39,13 @@ struct Pending<'b> {
     kind_text: &'b [u8],
 }
 
-/// Scans journal rows (no header) starting at a record boundary and folds every entry into a
-/// [`ChunkFacts`]. Lines are counted from 0 at the first byte; [`scan_pieces`] shifts them.
-pub fn scan_chunk(city: &CityIndex, bytes: &[u8], facts: &mut ChunkFacts) -> Result<(), InputError> {
+/// Scans journal rows (no header) starting at a record boundary, the first byte being on file
+/// line `first_line`, and folds every entry into a [`ChunkFacts`].
+pub fn scan_chunk(city: &CityIndex, bytes: &[u8], first_line: u64, facts: &mut ChunkFacts) -> Result<(), InputError> {
     if simdutf8::basic::from_utf8(bytes).is_err() {
         // simdutf8 says yes or no fast; std says where.
         let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
-        let line = memchr_iter(b'\n', &bytes[..at]).count() as u64;
+        let line = first_line + memchr_iter(b'\n', &bytes[..at]).count() as u64;
         let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let column = memchr_iter(b',', &bytes[line_start..at]).count();
         return Err(error(line, column, "expected UTF-8 text, found invalid bytes".to_owned()));
@@ -53,7 +53,7 @@ pub fn scan_chunk(city: &CityIndex, bytes: &[u8], facts: &mut ChunkFacts) -> Res
     let mut fields: Vec<Field<'_>> = Vec::with_capacity(16);
     let mut postings: Vec<PostingIn<'_>> = Vec::new();
     let mut pending: Option<Pending<'_>> = None;
-    let (mut pos, mut line) = (0usize, 0u64);
+    let (mut pos, mut line) = (0usize, first_line);
     while pos < bytes.len() {
         if let Some(next) = is_blank_line(bytes, pos) {
             pos = next;
@@ -108,7 +108,7 @@ pub fn scan_chunk(city: &CityIndex, bytes: &[u8], facts: &mut ChunkFacts) -> Res
     if let Some(done) = pending {
         facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
     }
-    facts.lines = line;
+    facts.lines = line - first_line;
     Ok(())
 }
 
@@ -196,23 +196,23 @@ pub fn scan_pieces(
     chunks: &mut Vec<ChunkFacts>,
 ) -> Result<usize, InputError> {
     let ranges = entry_pieces(bytes, pieces);
+    // Each piece's first line, so that every message names file lines (one counting pass).
+    let count = |r: &std::ops::Range<usize>| memchr_iter(b'\n', &bytes[r.clone()]).count() as u64;
+    let newlines: Vec<u64> =
+        if parallel { ranges.par_iter().map(count).collect() } else { ranges.iter().map(count).collect() };
+    let starts: Vec<u64> =
+        newlines.iter().scan(first_line, |line, n| Some(std::mem::replace(line, *line + n))).collect();
     chunks.resize_with(chunks.len().max(ranges.len()), ChunkFacts::default);
-    let scan = |(chunk, r): (&mut ChunkFacts, &std::ops::Range<usize>)| scan_chunk(city, &bytes[r.clone()], chunk);
+    let scan = |((chunk, r), start): ((&mut ChunkFacts, &std::ops::Range<usize>), &u64)| {
+        scan_chunk(city, &bytes[r.clone()], *start, chunk)
+    };
     let used = &mut chunks[..ranges.len()];
     let results: Vec<Result<(), InputError>> = if parallel {
-        used.par_iter_mut().zip(ranges.par_iter()).map(scan).collect()
+        used.par_iter_mut().zip(ranges.par_iter()).zip(starts.par_iter()).map(scan).collect()
     } else {
-        used.iter_mut().zip(ranges.iter()).map(scan).collect()
+        used.iter_mut().zip(ranges.iter()).zip(starts.iter()).map(scan).collect()
     };
-    let mut line = first_line;
-    for (chunk, result) in used.iter_mut().zip(results) {
-        if let Err(mut error) = result {
-            error.line += line;
-            return Err(error);
-        }
-        chunk.shift_lines(line);
-        line += chunk.lines;
-    }
+    results.into_iter().collect::<Result<Vec<()>, InputError>>()?;
     Ok(ranges.len())
 }
 

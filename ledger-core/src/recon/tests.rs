@@ -321,6 +321,13 @@ fn errors_of_form_name_line_and_column() {
         ("J1,2024-01-01,deposit,bank:1,\"1,000\",,\n", "journal.csv:2:5", "thousands"),
         ("J1,2024-01-01,gift,bank:1,1,,\n", "journal.csv:2:3", "entry kind"),
         ("J1,2024-01-01,deposit,bank:1\n", "journal.csv:2", "expected 7 fields"),
+        (
+            "J0,2024-01-01,deposit,bank:1,1,,\nJ1,2024-01-01,deposit,bank:1,1,,\nJ1,2024-01-02,deposit,bank:1,,1,\n",
+            "journal.csv:4:2",
+            "began on line 3",
+        ),
+        ("J1,2024-01-01,deposit,bank:1,1,,\nJ1,2024-01-01,topup,bank:1,,1,\n", "journal.csv:3:3", "began on line 2"),
+        ("J1,2024-01-01,deposit,bank:1,1,,pipe 5\" wide\n", "journal.csv:2:7", "quote inside an unquoted field"),
     ];
     for (rows, place, text) in cases {
         for block in [3, 1 << 20] {

@@ -18,6 +18,10 @@ use ledger_core::recon::{reconcile, BankFiles, ChunkFacts, CityIndex, JournalFac
 use ledger_core::{Date, EntryKind};
 use rayon::prelude::*;
 
+// The same allocator as the `mfund` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct ParsedEntry {
     id: String,
     date: Date,
@@ -65,30 +69,26 @@ fn city() -> City {
 }
 
 /// Folds the parsed journal in `pieces` parallel chunks; `classified` skips the account lookups.
-fn fold_parsed(city: &City, pieces: usize, classified: bool) -> JournalFacts {
-    let size = city.parsed.len().div_ceil(pieces);
-    let mut chunks: Vec<ChunkFacts> = city
-        .parsed
-        .par_chunks(size.max(1))
-        .map(|entries| {
-            let mut chunk = ChunkFacts::default();
-            let mut postings = Vec::new();
-            for e in entries {
-                postings.clear();
-                postings.extend(
-                    e.postings.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }),
-                );
-                if classified {
-                    chunk.add_classified(&e.id, 0, e.date, e.kind, &postings, &e.classes);
-                } else {
-                    chunk.add_entry(&city.index, &e.id, 0, e.date, e.kind, &postings);
-                }
+/// Chunk buffers are reused from one fold to the next, as `JournalFolder` reuses them from block
+/// to block.
+fn fold_parsed(city: &City, pieces: usize, classified: bool, chunks: &mut Vec<ChunkFacts>) -> JournalFacts {
+    let size = city.parsed.len().div_ceil(pieces).max(1);
+    chunks.resize_with(city.parsed.len().div_ceil(size), ChunkFacts::default);
+    chunks.par_iter_mut().zip(city.parsed.par_chunks(size)).for_each(|(chunk, entries)| {
+        let mut postings = Vec::new();
+        for e in entries {
+            postings.clear();
+            postings
+                .extend(e.postings.iter().map(|(account, signed_fen)| PostingIn { account, signed_fen: *signed_fen }));
+            if classified {
+                chunk.add_classified(&e.id, 0, e.date, e.kind, &postings, &e.classes);
+            } else {
+                chunk.add_entry(&city.index, &e.id, 0, e.date, e.kind, &postings);
             }
-            chunk
-        })
-        .collect();
+        }
+    });
     let mut facts = JournalFacts::new(&city.index);
-    for chunk in &mut chunks {
+    for chunk in chunks.iter_mut() {
         facts.absorb(chunk);
     }
     facts
@@ -100,10 +100,19 @@ fn benches(c: &mut Criterion) {
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let mut group = c.benchmark_group("reconcile");
     group.sample_size(10).measurement_time(Duration::from_secs(8)).throughput(Throughput::Elements(city.postings));
-    group.bench_function("fold classified/1 thread", |b| b.iter(|| one.install(|| fold_parsed(&city, 1, true))));
-    group.bench_function(format!("fold classified/{all} threads"), |b| b.iter(|| fold_parsed(&city, all * 4, true)));
-    group.bench_function("fold parsed/1 thread", |b| b.iter(|| one.install(|| fold_parsed(&city, 1, false))));
-    group.bench_function(format!("fold parsed/{all} threads"), |b| b.iter(|| fold_parsed(&city, all * 4, false)));
+    let mut chunks = Vec::new();
+    group.bench_function("fold classified/1 thread", |b| {
+        b.iter(|| one.install(|| fold_parsed(&city, 1, true, &mut chunks)))
+    });
+    group.bench_function(format!("fold classified/{all} threads"), |b| {
+        b.iter(|| fold_parsed(&city, all * 4, true, &mut chunks))
+    });
+    group.bench_function("fold parsed/1 thread", |b| {
+        b.iter(|| one.install(|| fold_parsed(&city, 1, false, &mut chunks)))
+    });
+    group.bench_function(format!("fold parsed/{all} threads"), |b| {
+        b.iter(|| fold_parsed(&city, all * 4, false, &mut chunks))
+    });
     group.bench_function("fold csv/1 thread", |b| {
         b.iter(|| one.install(|| fold_journal(&city.index, &city.journal, 64 << 20, 1, false).unwrap()))
     });

@@ -672,6 +672,20 @@ impl Store {
         })
     }
 
+    /// The estate and its street office of a drawdown, for deciding who may act on it.
+    pub async fn drawdown_offices(&self, drawdown_id: &str) -> Result<(String, String), StoreError> {
+        let row: Option<(String, String)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(
+                "SELECT d.estate_id, e.street_office FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id \
+                 WHERE d.drawdown_id = $1",
+            )
+            .bind(drawdown_id)
+            .fetch_optional(p)
+            .await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))
+    }
+
     /// Drawdowns matching the filter, oldest first, overdue ones flagged.
     pub async fn list_drawdowns(
         &self,
@@ -735,12 +749,18 @@ async fn paid(tx: &mut Tx, drawdown_id: &str) -> Result<Money, StoreError> {
 
 /// The units an application's scope names, checked against the estate.
 async fn scope_units(tx: &mut Tx, app: &Application) -> Result<Vec<String>, StoreError> {
+    // A building scope reads only that building's units (`$2` empty means the whole estate).
+    let building = match &app.scope {
+        ScopeRequest::Building(b) => b.as_str(),
+        _ => "",
+    };
     let in_estate: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
             "SELECT u.unit_id, u.building_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
-             WHERE b.estate_id = $1 ORDER BY u.unit_id",
+             WHERE b.estate_id = $1 AND ($2 = '' OR b.building_id = $2) ORDER BY u.unit_id",
         )
         .bind(app.estate_id.as_str())
+        .bind(building)
         .fetch_all(&mut **t)
         .await?
     });

@@ -181,39 +181,38 @@ impl Store {
     /// The unit sub-ledger balance of a unit, building, estate or the city, optionally as of
     /// the end of a date. Returns `None` when the unit, building or estate is not registered.
     pub async fn balance(&self, scope: &BalanceScope, as_of: Option<Date>) -> Result<Option<Balance>, StoreError> {
-        const SUM: &str = "SELECT CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) FROM postings p JOIN entries e ON e.seq = p.entry_seq JOIN accounts a ON a.account_id = p.account_id WHERE e.entry_date <= $2 AND ";
-        let (count_sql, filter) = match scope {
-            BalanceScope::Unit(_) => ("SELECT COUNT(*) FROM units WHERE unit_id = $1", "a.account = 'unit:' || $1"),
+        // One round trip: the scope's unit count, whether it exists, and the sums.
+        let (count_sql, exists_sql, filter) = match scope {
+            BalanceScope::Unit(_) => (
+                "SELECT COUNT(*) FROM units WHERE unit_id = $1",
+                "SELECT COUNT(*) FROM units WHERE unit_id = $1",
+                "a.account = 'unit:' || $1",
+            ),
             BalanceScope::Building(_) => (
                 "SELECT COUNT(*) FROM units WHERE building_id = $1",
+                "SELECT COUNT(*) FROM buildings WHERE building_id = $1",
                 "a.account IN (SELECT 'unit:' || unit_id FROM units WHERE building_id = $1)",
             ),
             BalanceScope::Estate(_) => (
                 "SELECT COUNT(*) FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1",
+                "SELECT COUNT(*) FROM estates WHERE estate_id = $1",
                 "a.account IN (SELECT 'unit:' || u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1)",
             ),
-            BalanceScope::City => ("SELECT COUNT(*) FROM units WHERE $1 = $1", "a.account LIKE 'unit:%' AND $1 = $1"),
+            BalanceScope::City => ("SELECT COUNT(*) FROM units WHERE $1 = $1", "SELECT 1", "a.account LIKE 'unit:%' AND $1 = $1"),
         };
         let id = match scope {
             BalanceScope::Unit(id) | BalanceScope::Building(id) | BalanceScope::Estate(id) => id.as_str(),
             BalanceScope::City => "",
         };
-        let exists_sql = match scope {
-            BalanceScope::Unit(_) | BalanceScope::City => None,
-            BalanceScope::Building(_) => Some("SELECT COUNT(*) FROM buildings WHERE building_id = $1"),
-            BalanceScope::Estate(_) => Some("SELECT COUNT(*) FROM estates WHERE estate_id = $1"),
-        };
         let as_of_text = as_of.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string());
-        let sum_sql = format!("{SUM}{filter}");
-        let (exists, units, credits, debits): (i64, i64, i64, i64) = dispatch!(Pool, &self.pool, |p| {
-            let units: i64 = sqlx::query_scalar(count_sql).bind(id).fetch_one(p).await?;
-            let exists: i64 = match exists_sql {
-                Some(sql) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await?,
-                None => units.min(1).max(i64::from(matches!(scope, BalanceScope::City))),
-            };
-            let (credits, debits): (i64, i64) =
-                sqlx::query_as(&sum_sql).bind(id).bind(as_of_text.as_str()).fetch_one(p).await?;
-            (exists, units, credits, debits)
+        let sql = format!(
+            "SELECT CAST(({count_sql}) AS BIGINT), CAST(({exists_sql}) AS BIGINT), \
+             CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) \
+             FROM postings p JOIN entries e ON e.seq = p.entry_seq JOIN accounts a ON a.account_id = p.account_id \
+             WHERE e.entry_date <= $2 AND {filter}"
+        );
+        let (units, exists, credits, debits): (i64, i64, i64, i64) = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(&sql).bind(id).bind(as_of_text.as_str()).fetch_one(p).await?
         });
         if exists == 0 {
             return Ok(None);

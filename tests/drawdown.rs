@@ -90,6 +90,9 @@ async fn green_channel_repair_from_application_to_notice(engine: Engine) {
     json(&dd(&["complete", "--id", "FP1", "--final-cost", "23000", "--json"]));
     assert_eq!(json(&dd(&["settle", "--id", "FP1", "--json"]))["entry_id"], "DD-FP1-final");
     assert_eq!(before - city_balance(&db), 2_300_000, "the fund paid exactly the final cost");
+    // The running totals the payments updated agree with the postings themselves.
+    let dated = json(&mfund(&db.url, &["balance", "--as-of", "2099-12-31", "--json"]));
+    assert_eq!(ledger_core::Money::parse(dated["balance"].as_str().unwrap()).unwrap().fen(), city_balance(&db));
     let notice_csv = db.folder().join("notice.csv");
     let notice = dd(&["notice", "--id", "FP1", "--csv", notice_csv.to_str().unwrap()]);
     assert!(stdout(&notice).contains("公示") && stdout(&notice).contains("23000.00"));

@@ -72,6 +72,13 @@ async fn balances_by_scope_and_date(engine: Engine) {
     let city = store.balance(&BalanceScope::City, None).await.unwrap().unwrap();
     assert_eq!(city.balance.fen(), total);
     assert_eq!(city.units, 120);
+    // Today's balance comes from the running totals, a dated one from the postings: they agree.
+    let dated = store
+        .balance(&BalanceScope::City, Some(ledger_core::Date::parse("2099-12-31").unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((dated.credits, dated.debits), (city.credits, city.debits));
     // Before the first deposit nothing was held; estates and buildings add up to the city.
     let early = store
         .balance(&BalanceScope::City, Some(ledger_core::Date::parse("2015-12-31").unwrap()))

@@ -229,10 +229,10 @@ async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary
 async fn unit_balances(tx: &mut Tx, drawdown_id: &str) -> Result<BTreeMap<String, Money>, StoreError> {
     let rows: Vec<(String, i64)> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
-            "SELECT du.unit_id, CAST(COALESCE(SUM(p.credit_fen - p.debit_fen), 0) AS BIGINT) FROM drawdown_units du \
+            "SELECT du.unit_id, CAST(COALESCE(t.credit_fen - t.debit_fen, 0) AS BIGINT) FROM drawdown_units du \
              LEFT JOIN accounts a ON a.account = 'unit:' || du.unit_id \
-             LEFT JOIN postings p ON p.account_id = a.account_id \
-             WHERE du.drawdown_id = $1 GROUP BY du.unit_id",
+             LEFT JOIN account_totals t ON t.account_id = a.account_id \
+             WHERE du.drawdown_id = $1",
         )
         .bind(drawdown_id)
         .fetch_all(&mut **t)

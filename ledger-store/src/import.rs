@@ -123,13 +123,18 @@ impl Store {
             progress(outcome.postings as u64, total_rows.max(outcome.postings as u64));
         };
         if let Tx::Postgres(t) = &mut *tx {
-            copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut written).await?;
+            let mut totals = HashMap::new();
+            copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut totals, &mut written).await?;
+            add_to_totals(&mut tx, &totals).await?;
         } else {
             while let Some(batch) = batches.recv().await {
                 let new_accounts = accounts.assign(&batch);
                 insert_accounts(&mut tx, &new_accounts).await?;
                 let rows = chain.number(&batch);
                 insert_entries(&mut tx, &rows, &accounts.ids).await?;
+                let mut totals = HashMap::new();
+                totals_of(&rows, &accounts.ids, &mut totals);
+                add_to_totals(&mut tx, &totals).await?;
                 written(&rows);
             }
         }
@@ -314,6 +319,40 @@ async fn insert_accounts(tx: &mut Tx, new_accounts: &[(i64, String)]) -> Result<
     Ok(())
 }
 
+/// Debit and credit totals per account number of some entry rows.
+fn totals_of(rows: &[EntryRow<'_>], accounts: &HashMap<String, i64>, totals: &mut HashMap<i64, (i64, i64)>) {
+    for p in rows.iter().flat_map(|r| &r.entry.postings) {
+        let total = totals.entry(accounts[&p.account]).or_insert((0, 0));
+        total.0 += p.debit_fen;
+        total.1 += p.credit_fen;
+    }
+}
+
+/// Adds posted amounts to the accounts' running totals, in the posting transaction.
+async fn add_to_totals(tx: &mut Tx, totals: &HashMap<i64, (i64, i64)>) -> Result<(), StoreError> {
+    let rows: Vec<(&i64, &(i64, i64))> = totals.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "{} ON CONFLICT (account_id) DO UPDATE SET debit_fen = account_totals.debit_fen + excluded.debit_fen, \
+             credit_fen = account_totals.credit_fen + excluded.credit_fen",
+            insert_sql(
+                matches!(tx, Tx::Postgres(_)),
+                "account_totals (account_id, debit_fen, credit_fen)",
+                3,
+                chunk.len()
+            )
+        );
+        dispatch!(Tx, tx, |t| {
+            let mut query = sqlx::query(&sql);
+            for (id, (debit, credit)) in chunk {
+                query = query.bind(**id).bind(*debit).bind(*credit);
+            }
+            query.execute(&mut **t).await?;
+        });
+    }
+    Ok(())
+}
+
 /// Appends a few checked entries to the chain inside a write transaction (drawdown payments):
 /// only their own accounts are looked up, so the cost does not grow with the ledger.
 pub(crate) async fn append_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<(), StoreError> {
@@ -342,7 +381,10 @@ pub(crate) async fn append_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<
     insert_accounts(tx, &new_accounts).await?;
     let mut chain = Chain::load(tx).await?;
     let rows = chain.number(entries);
-    insert_entries(tx, &rows, &accounts.ids).await
+    insert_entries(tx, &rows, &accounts.ids).await?;
+    let mut totals = HashMap::new();
+    totals_of(&rows, &accounts.ids, &mut totals);
+    add_to_totals(tx, &totals).await
 }
 
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
@@ -523,6 +565,7 @@ async fn copy_stream(
     batches: &mut tokio::sync::mpsc::Receiver<Vec<NewEntry>>,
     accounts: &mut AccountNumbers,
     chain: &mut Chain,
+    totals: &mut HashMap<i64, (i64, i64)>,
     written: &mut impl FnMut(&[EntryRow<'_>]),
 ) -> Result<(), StoreError> {
     let mut entries = String::new();
@@ -566,6 +609,7 @@ async fn copy_stream(
             copy.send(data.as_bytes()).await?;
             data.clear();
         }
+        totals_of(&rows, &accounts.ids, totals);
         written(&rows);
     }
     copy.send(data.as_bytes()).await?;

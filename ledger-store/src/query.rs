@@ -205,12 +205,16 @@ impl Store {
             BalanceScope::City => "",
         };
         let as_of_text = as_of.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string());
-        let sql = format!(
-            "SELECT CAST(({count_sql}) AS BIGINT), CAST(({exists_sql}) AS BIGINT), \
-             CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) \
+        // Today's balance reads the running totals; a past one sums the postings up to that day.
+        let sums = if as_of.is_some() {
+            "CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) \
              FROM postings p JOIN entries e ON e.seq = p.entry_seq JOIN accounts a ON a.account_id = p.account_id \
-             WHERE e.entry_date <= $2 AND {filter}"
-        );
+             WHERE e.entry_date <= $2 AND"
+        } else {
+            "CAST(COALESCE(SUM(p.credit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(p.debit_fen), 0) AS BIGINT) \
+             FROM account_totals p JOIN accounts a ON a.account_id = p.account_id WHERE $2 = $2 AND"
+        };
+        let sql = format!("SELECT CAST(({count_sql}) AS BIGINT), CAST(({exists_sql}) AS BIGINT), {sums} {filter}");
         let (units, exists, credits, debits): (i64, i64, i64, i64) = dispatch!(Pool, &self.pool, |p| {
             sqlx::query_as(&sql).bind(id).bind(as_of_text.as_str()).fetch_one(p).await?
         });

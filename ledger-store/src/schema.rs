@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0003_users.sql"),
         postgres: include_str!("migrations/0003_users.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("migrations/0004_account_totals.sql"),
+        postgres: include_str!("migrations/0004_account_totals.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

@@ -122,22 +122,21 @@ impl Store {
             outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
             progress(outcome.postings as u64, total_rows.max(outcome.postings as u64));
         };
+        // Totals are gathered over the whole import and added once, at the end.
+        let mut totals = HashMap::new();
         if let Tx::Postgres(t) = &mut *tx {
-            let mut totals = HashMap::new();
             copy_stream(t, &mut batches, &mut accounts, &mut chain, &mut totals, &mut written).await?;
-            add_to_totals(&mut tx, &totals).await?;
         } else {
             while let Some(batch) = batches.recv().await {
                 let new_accounts = accounts.assign(&batch);
                 insert_accounts(&mut tx, &new_accounts).await?;
                 let rows = chain.number(&batch);
                 insert_entries(&mut tx, &rows, &accounts.ids).await?;
-                let mut totals = HashMap::new();
                 totals_of(&rows, &accounts.ids, &mut totals);
-                add_to_totals(&mut tx, &totals).await?;
                 written(&rows);
             }
         }
+        add_to_totals(&mut tx, &totals).await?;
         let checked = checking.await.expect("the journal checker does not panic");
         if checked.refusal.total > 0 {
             return Err(StoreError::Refused(refused(&mut tx, checked.refusal).await?));

@@ -4,7 +4,11 @@ use crate::import::raw_sql;
 use crate::on_both_engines;
 use crate::support::{city, mfund, stdout, Engine, TestDb};
 
-on_both_engines!(verify_names_a_changed_posting, verify_names_a_removed_entry);
+on_both_engines!(
+    verify_names_a_changed_posting,
+    verify_names_a_removed_entry,
+    verify_names_an_account_whose_totals_drifted
+);
 
 fn disable_triggers(engine: Engine) -> &'static str {
     match engine {
@@ -51,4 +55,16 @@ async fn verify_names_a_removed_entry(engine: Engine) {
     let text = stdout(&out);
     assert!(text.contains("chain broken at entry J000000010 (seq 10)"), "{text}");
     assert!(text.contains("an entry was removed"), "{text}");
+}
+
+/// The running totals are derived data; `verify` proves them against the postings.
+async fn verify_names_an_account_whose_totals_drifted(engine: Engine) {
+    let (db, _keep) = imported(engine).await;
+    raw_sql(&db, "UPDATE account_totals SET credit_fen = credit_fen + 1 WHERE account_id = (SELECT account_id FROM accounts WHERE account LIKE 'unit:%' ORDER BY account_id LIMIT 1)").await.unwrap();
+    let out = mfund(&db.url, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["first_break"].is_null());
+    assert_eq!(report["totals_mismatches"].as_array().unwrap().len(), 1, "{report}");
+    assert!(report["totals_mismatches"][0].as_str().unwrap().starts_with("unit:"));
 }

@@ -184,8 +184,11 @@ async fn verify(db: &str, json: bool) -> anyhow::Result<Outcome> {
         println!("{} entries before it verified", outcome.entries_checked);
     } else {
         println!("verified {} entries: the chain is intact; head {}", outcome.entries_checked, outcome.head);
+        if !outcome.totals_mismatches.is_empty() {
+            println!("running totals differ from the postings for: {}", outcome.totals_mismatches.join(", "));
+        }
     }
-    Ok(if outcome.first_break.is_some() { Outcome::Discrepancies } else { Outcome::Clean })
+    Ok(if outcome.is_intact() { Outcome::Clean } else { Outcome::Discrepancies })
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<GenSummary> {
@@ -291,11 +294,7 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
     let verified = store.verify(&|_, _| {}).await?;
     store.close().await;
     say(format!("3. The city's unit sub-ledgers hold {} over {} units.", city.balance, city.units));
-    say(format!(
-        "4. Verify: {} entries, hash chain intact: {}.",
-        verified.entries_checked,
-        verified.first_break.is_none()
-    ));
+    say(format!("4. Verify: {} entries, hash chain intact: {}.", verified.entries_checked, verified.is_intact()));
     let against_bank = ReconcileArgs {
         dir: None,
         report: None,

@@ -126,6 +126,15 @@ pub struct VerifyOutcome {
     /// The chain hash of the last entry checked; an auditor can keep it to detect later rewrites.
     pub head: String,
     pub first_break: Option<ChainBreak>,
+    /// Accounts whose running totals differ from the sum of their postings (at most a few
+    /// named): balances read from the totals would be wrong for them.
+    pub totals_mismatches: Vec<String>,
+}
+
+impl VerifyOutcome {
+    pub fn is_intact(&self) -> bool {
+        self.first_break.is_none() && self.totals_mismatches.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -258,12 +267,26 @@ impl Store {
                         entries_checked: verifier.checked(),
                         head: hex::encode(verifier.head()),
                         first_break,
+                        totals_mismatches: Vec::new(),
                     });
                 }
             }
             progress(verifier.checked(), total as u64);
         }
-        Ok(VerifyOutcome { entries_checked: verifier.checked(), head: hex::encode(verifier.head()), first_break: None })
+        let totals_mismatches: Vec<String> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_scalar(
+                "SELECT a.account FROM accounts a \
+                 LEFT JOIN account_totals t ON t.account_id = a.account_id \
+                 LEFT JOIN (SELECT account_id, CAST(SUM(debit_fen) AS BIGINT) AS d, CAST(SUM(credit_fen) AS BIGINT) AS c \
+                            FROM postings GROUP BY account_id) s ON s.account_id = a.account_id \
+                 WHERE COALESCE(t.debit_fen, 0) <> COALESCE(s.d, 0) OR COALESCE(t.credit_fen, 0) <> COALESCE(s.c, 0) \
+                 ORDER BY a.account LIMIT 20",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        let head = hex::encode(verifier.head());
+        Ok(VerifyOutcome { entries_checked: verifier.checked(), head, first_break: None, totals_mismatches })
     }
 }
 

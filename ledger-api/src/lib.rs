@@ -30,6 +30,9 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Idempotency keys remembered per server; past that the memory starts afresh.
 const MAX_REMEMBERED_KEYS: usize = 100_000;
 
+/// First answers (status, body) by (user, idempotency key).
+type Answers = HashMap<(String, String), (u16, String)>;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -37,7 +40,7 @@ pub struct AppState {
     /// Public holidays not counted as working days for green-channel deadlines.
     pub holidays: Arc<BTreeSet<Date>>,
     /// First answers to requests that carried an `Idempotency-Key`, by (user, key).
-    answers: Arc<Mutex<HashMap<(String, String), (u16, String)>>>,
+    answers: Arc<Mutex<Answers>>,
     /// Users already looked up, by token hash: a read then costs no query for the caller.
     /// Users are only ever added, so a cached answer stays true.
     users: Arc<std::sync::RwLock<HashMap<String, ledger_store::User>>>,

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use crate::account::Account;
 use crate::audit::{Hash, StoredEntry};
 use crate::entry::{Entry, EntryError, Posting};
-use crate::interchange::{InputError, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE};
+use crate::interchange::{unknown_parent, InputError, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE};
 use crate::registry::{Building, Estate, Unit};
 
 /// How many problems a refusal spells out; the rest are only counted.
@@ -160,15 +160,16 @@ pub fn plan_registry(stored: &StoredState, files: &RegistryFiles, refusal: &mut 
     for row in &files.buildings {
         let b = &row.value;
         if !stored.estates.contains_key(&b.estate_id) && !file_estates.contains(b.estate_id.as_str()) {
-            refusal.push(
-                located(
-                    BUILDINGS_FILE,
-                    row.line,
-                    Some((2, "estate_id")),
-                    format!("building `{}` points at estate `{}`, which is not registered", b.building_id, b.estate_id),
-                ),
-                None,
+            let error = unknown_parent(
+                BUILDINGS_FILE,
+                row.line,
+                "estate_id",
+                "building",
+                &b.building_id,
+                "estate",
+                &b.estate_id,
             );
+            refusal.push(error, None);
         } else if classify(stored.buildings.get(&b.building_id), row, BUILDINGS_FILE, &b.building_id, refusal) {
             plan.buildings.push(b.clone());
         }
@@ -176,15 +177,9 @@ pub fn plan_registry(stored: &StoredState, files: &RegistryFiles, refusal: &mut 
     for row in &files.units {
         let u = &row.value;
         if !stored.buildings.contains_key(&u.building_id) && !file_buildings.contains(u.building_id.as_str()) {
-            refusal.push(
-                located(
-                    UNITS_FILE,
-                    row.line,
-                    Some((2, "building_id")),
-                    format!("unit `{}` points at building `{}`, which is not registered", u.unit_id, u.building_id),
-                ),
-                None,
-            );
+            let error =
+                unknown_parent(UNITS_FILE, row.line, "building_id", "unit", &u.unit_id, "building", &u.building_id);
+            refusal.push(error, None);
         } else if classify(stored.units.get(&u.unit_id), row, UNITS_FILE, &u.unit_id, refusal) {
             plan.units.push(u.clone());
         }

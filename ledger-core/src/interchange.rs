@@ -65,6 +65,25 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// A registry row that points at a parent (building → estate, unit → building) that does not
+/// exist; the parent's id is always in column 2.
+pub fn unknown_parent(
+    file: &str,
+    line: u64,
+    column: &str,
+    what: &str,
+    id: &str,
+    parent: &str,
+    parent_id: &str,
+) -> InputError {
+    InputError {
+        file: file.to_owned(),
+        line,
+        column: Some((2, column.to_owned())),
+        message: format!("{what} `{id}` points at {parent} `{parent_id}`, which is not registered"),
+    }
+}
+
 /// A parsed row and the line it started on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located<T> {

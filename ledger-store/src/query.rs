@@ -21,6 +21,8 @@ pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
         .map_err(|b: Vec<u8>| StoreError::Corrupt(format!("a stored hash has {} bytes, expected 32", b.len())))
 }
 
+type EstateRow = (String, String, String, String, String);
+type BuildingRow = (String, String, String, i64, bool);
 type UnitRow = (String, String, i64, String, String);
 
 fn unit_from_row((unit_id, building_id, area, unit_use, owner): UnitRow) -> Result<Unit, StoreError> {
@@ -33,23 +35,19 @@ fn unit_from_row((unit_id, building_id, area, unit_use, owner): UnitRow) -> Resu
 
 /// Everything an import must be checked against, read inside the import's transaction.
 pub(crate) async fn load_state(tx: &mut Tx) -> Result<StoredState, StoreError> {
-    let (estates, buildings, units, hashes): (
-        Vec<(String, String, String, String, String)>,
-        Vec<(String, String, String, i64, bool)>,
-        Vec<UnitRow>,
-        Vec<(String, Vec<u8>)>,
-    ) = dispatch!(Tx, tx, |t| (
-        sqlx::query_as("SELECT estate_id, name, district, street_office, property_company FROM estates")
-            .fetch_all(&mut **t)
-            .await?,
-        sqlx::query_as("SELECT building_id, estate_id, name, floors, has_elevator FROM buildings")
-            .fetch_all(&mut **t)
-            .await?,
-        sqlx::query_as("SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units")
-            .fetch_all(&mut **t)
-            .await?,
-        sqlx::query_as("SELECT entry_id, content_hash FROM entries").fetch_all(&mut **t).await?,
-    ));
+    let (estates, buildings, units, hashes): (Vec<EstateRow>, Vec<BuildingRow>, Vec<UnitRow>, Vec<(String, Vec<u8>)>) =
+        dispatch!(Tx, tx, |t| (
+            sqlx::query_as("SELECT estate_id, name, district, street_office, property_company FROM estates")
+                .fetch_all(&mut **t)
+                .await?,
+            sqlx::query_as("SELECT building_id, estate_id, name, floors, has_elevator FROM buildings")
+                .fetch_all(&mut **t)
+                .await?,
+            sqlx::query_as("SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units")
+                .fetch_all(&mut **t)
+                .await?,
+            sqlx::query_as("SELECT entry_id, content_hash FROM entries").fetch_all(&mut **t).await?,
+        ));
     let mut state = StoredState::default();
     for (estate_id, name, district, street_office, property_company) in estates {
         state.estates.insert(estate_id.clone(), Estate { estate_id, name, district, street_office, property_company });

@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::interchange::{InputError, Located, BUILDINGS_FILE, UNITS_FILE};
+use crate::interchange::{unknown_parent, InputError, Located, BUILDINGS_FILE, UNITS_FILE};
 use crate::registry::{Building, Estate, Unit};
 
 /// Estates, buildings and units numbered in file order, with the links between them checked.
@@ -105,25 +105,5 @@ impl CityIndex {
             by_building[building as usize].push(unit as u32);
         }
         by_building
-    }
-}
-
-fn unknown_parent(
-    file: &str,
-    line: u64,
-    column: &str,
-    what: &str,
-    id: &str,
-    parent: &str,
-    parent_id: &str,
-) -> InputError {
-    InputError {
-        file: file.to_owned(),
-        line,
-        column: Some((2, column.to_owned())),
-        message: format!(
-            "{what} `{id}` points at {parent} `{parent_id}`, which is not in {}",
-            if parent == "estate" { "estates.csv" } else { "buildings.csv" }
-        ),
     }
 }

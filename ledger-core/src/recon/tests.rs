@@ -133,7 +133,7 @@ fn random_city() -> impl Strategy<Value = RandomCity> {
                 ));
             }
             for (i, id) in unit_ids.iter().enumerate() {
-                if (i as u64 + salt) % 5 != 0 {
+                if !(i as u64 + salt).is_multiple_of(5) {
                     city.unit_balances.push_str(&format!(
                         "{id},{}\n",
                         Money::from_fen(((i as i64) * 37 + salt as i64 % 100) % 3000 - 100)

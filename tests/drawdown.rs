@@ -9,6 +9,7 @@ on_both_engines!(
     green_channel_repair_from_application_to_notice,
     normal_route_needs_the_vote_and_refuses_short_units,
     concurrent_payments_of_one_tranche_post_once,
+    writes_committed_together_stay_apart,
     rejected_and_cancelled_drawdowns_post_nothing
 );
 
@@ -259,4 +260,84 @@ async fn rejected_and_cancelled_drawdowns_post_nothing(engine: Engine) {
         assert!(stderr(&after).contains("cannot advance"));
     }
     assert_eq!(city_balance(&db), before);
+}
+
+/// Writes arriving together are committed in one batch (group commit): a refused write in the
+/// batch must change nothing, and the others must all land as if each had been alone.
+async fn writes_committed_together_stay_apart(engine: Engine) {
+    use ledger_core::drawdown::{Category, Route};
+    use ledger_core::{Date, Money};
+    use ledger_store::{Actor, Application, ScopeRequest, StoreError};
+
+    let (db, _keep, building, office) = imported(engine, 60).await;
+    let store = db.store().await;
+    let day = Date::parse("2026-11-20").unwrap();
+    let clerk = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
+    let office = Actor { name: office, role: "street_office".into(), ..clerk.clone() };
+    let application = |id: &str, estate: &str, estimate: &str| Application {
+        drawdown_id: id.to_owned(),
+        estate_id: estate.to_owned(),
+        scope: ScopeRequest::Building(building.clone()),
+        category: Category::parse("elevator").unwrap(),
+        route: Route::GreenChannel,
+        estimate: Money::parse(estimate).unwrap(),
+        contractor: "C1".to_owned(),
+        description: String::new(),
+        applicant: "x".to_owned(),
+        submitted_on: day,
+    };
+    store.apply_drawdown(&application("PAID", "E00001", "1000"), &clerk).await.unwrap();
+    store.decide_drawdown("PAID", true, &office).await.unwrap();
+    store.apply_drawdown(&application("OVER", "E00001", "1000"), &clerk).await.unwrap();
+    store.decide_drawdown("OVER", true, &office).await.unwrap();
+    let before = store.balance(&ledger_store::BalanceScope::City, None).await.unwrap().unwrap().balance;
+
+    // 40 writes at once: good applications, applications for an estate that does not exist,
+    // the paid drawdown filed again with other content, advances of another drawdown over half
+    // its estimate, and five identical good advances.
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (store, clerk) = (store.clone(), clerk.clone());
+        let app = match i % 4 {
+            0 => Some(application(&format!("GOOD{i}"), "E00001", "300")),
+            1 => Some(application(&format!("NOWHERE{i}"), "E99999", "300")),
+            2 => Some(application("PAID", "E00001", "999")),
+            _ => None,
+        };
+        racers.spawn(async move {
+            let result = match &app {
+                Some(app) => store.apply_drawdown(app, &clerk).await,
+                None if i % 8 == 3 => store.advance_drawdown("OVER", Money::parse("500.01").unwrap(), &clerk).await,
+                None => store.advance_drawdown("PAID", Money::parse("400").unwrap(), &clerk).await,
+            };
+            (i, result)
+        });
+    }
+    let mut advanced = 0;
+    while let Some(joined) = racers.join_next().await {
+        let (i, result) = joined.unwrap();
+        match i % 4 {
+            0 => assert!(result.unwrap().changed, "good application {i} was not filed"),
+            1 => assert!(matches!(result, Err(StoreError::NotFound(_))), "{i}: {result:?}"),
+            2 => assert!(matches!(result, Err(StoreError::Conflict(_))), "{i}: {result:?}"),
+            _ if i % 8 == 3 => assert!(matches!(result, Err(StoreError::Drawdown(_))), "{i}: {result:?}"),
+            _ => advanced += usize::from(result.unwrap().changed),
+        }
+    }
+    assert_eq!(advanced, 1, "one of the identical advances pays, the rest find it done");
+    let holidays = Default::default();
+    for i in (0..40).step_by(4) {
+        assert_eq!(store.drawdown(&format!("GOOD{i}"), day, &holidays).await.unwrap().state, "submitted");
+    }
+    for i in (1..40).step_by(4) {
+        assert!(store.drawdown(&format!("NOWHERE{i}"), day, &holidays).await.is_err(), "a refused write left a row");
+    }
+    let paid = store.drawdown("PAID", day, &holidays).await.unwrap();
+    assert_eq!((paid.estimate, paid.paid), (Money::parse("1000").unwrap(), Money::parse("400").unwrap()));
+    let over = store.drawdown("OVER", day, &holidays).await.unwrap();
+    assert_eq!((over.state.as_str(), over.paid), ("approved", Money::ZERO));
+    let after = store.balance(&ledger_store::BalanceScope::City, None).await.unwrap().unwrap().balance;
+    assert_eq!(before.fen() - after.fen(), 40_000, "the advance posted once");
+    let verified = store.verify(&|_, _| {}).await.unwrap();
+    assert!(verified.is_intact(), "{verified:?}");
 }

@@ -56,6 +56,11 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", refused.to_string())
             }
             StoreError::Drawdown(rule) => rule.into(),
+            StoreError::NotWritten(why) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_written",
+                format!("nothing was written ({why}); sending the same request again is safe"),
+            ),
             other => {
                 eprintln!("mfund api: internal error: {other}");
                 ApiError::new(

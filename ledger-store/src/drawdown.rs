@@ -4,6 +4,8 @@
 //! all. Repeating a request finds the state already reached and changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 
 use ledger_core::apportion::{apportion, ShareBasis};
 use ledger_core::audit::StoredEntry;
@@ -309,103 +311,13 @@ impl Store {
     /// Files an application. The same id again with the same content changes nothing; with
     /// other content it is refused.
     pub async fn apply_drawdown(&self, app: &Application, actor: &Actor) -> Result<Change, StoreError> {
-        check_route(app.category, app.route)?;
-        if !app.estimate.is_positive() {
-            return Err(DrawdownError::NotPositive(app.estimate).into());
-        }
-        let mut tx = self.begin_write().await?;
-        let scope_text = match &app.scope {
-            ScopeRequest::Estate => "estate".to_owned(),
-            ScopeRequest::Building(b) => format!("building:{b}"),
-            ScopeRequest::Units(units) => format!("units:{}", units.join(",")),
-        };
-        if let Ok(existing) = load(&mut tx, &app.drawdown_id).await {
-            let same = existing.estate_id == app.estate_id
-                && existing.scope == scope_text
-                && existing.category == app.category.as_str()
-                && existing.route == app.route
-                && existing.estimate == app.estimate
-                && existing.contractor == app.contractor;
-            if !same {
-                return Err(StoreError::Conflict(format!(
-                    "drawdown `{}` was already filed with other content",
-                    app.drawdown_id
-                )));
-            }
-            return Ok(Change {
-                message: "already filed: nothing changed".to_owned(),
-                ..unchanged(&existing, Action::Approve)
-            })
-            .map(|c| Change { action: "apply".to_owned(), ..c });
-        }
-        let units = scope_units(&mut tx, app).await?;
-        if units.is_empty() {
-            return Err(StoreError::Conflict(format!(
-                "the scope `{scope_text}` of estate `{}` has no units",
-                app.estate_id
-            )));
-        }
-        dispatch!(Tx, &mut *tx, |t| {
-            sqlx::query(
-                "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
-                 applicant, submitted_on, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted')",
-            )
-            .bind(app.drawdown_id.as_str())
-            .bind(app.estate_id.as_str())
-            .bind(scope_text.as_str())
-            .bind(app.category.as_str())
-            .bind(route_text(app.route))
-            .bind(app.estimate.fen())
-            .bind(app.contractor.as_str())
-            .bind(app.description.as_str())
-            .bind(app.applicant.as_str())
-            .bind(app.submitted_on.to_string())
-            .execute(&mut **t)
-            .await?;
-            for chunk in units.chunks(500) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
-                let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
-                let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
-                for unit in chunk {
-                    query = query.bind(unit.as_str());
-                }
-                query.execute(&mut **t).await?;
-            }
-        });
-        record_event(&mut tx, &app.drawdown_id, "apply", actor).await?;
-        tx.commit().await?;
-        Ok(Change {
-            drawdown_id: app.drawdown_id.clone(),
-            action: "apply".to_owned(),
-            changed: true,
-            state: State::Submitted.as_str().to_owned(),
-            message: format!("filed for {} units", units.len()),
-            entry_id: None,
-            topup_required: Vec::new(),
-        })
+        self.write(WriteOp::Apply { application: app.clone(), actor: actor.clone() }).await
     }
 
     /// The street office of the estate approves or rejects. A normal-route drawdown can only be
     /// approved once the owners' vote has passed.
     pub async fn decide_drawdown(&self, drawdown_id: &str, approve: bool, actor: &Actor) -> Result<Change, StoreError> {
-        let action = if approve { Action::Approve } else { Action::Reject };
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        check_street_office(&d.street_office, &actor.name)?;
-        if already_done(d.state, action) {
-            return Ok(unchanged(&d, action));
-        }
-        let next = next_state(d.state, action)?;
-        if approve && d.route == Route::Normal {
-            let result = self.tally_in(&mut tx, drawdown_id).await?;
-            if !result.passed {
-                return Err(DrawdownError::VoteNotPassed(describe_tally(&result)).into());
-            }
-        }
-        set_state(&mut tx, drawdown_id, next, None).await?;
-        record_event(&mut tx, drawdown_id, action.as_str(), actor).await?;
-        tx.commit().await?;
-        Ok(changed(&d, action, next, None, Vec::new()))
+        self.write(WriteOp::Decide { drawdown_id: drawdown_id.to_owned(), approve, actor: actor.clone() }).await
     }
 
     /// The estate's street office approves a revised estimate, so that a final cost more than
@@ -417,27 +329,7 @@ impl Store {
         revised: Money,
         actor: &Actor,
     ) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        check_street_office(&d.street_office, &actor.name)?;
-        if d.estimate == revised {
-            let message = format!("the estimate is already {revised}: nothing changed");
-            return Ok(Change { action: "revise".to_owned(), message, ..unchanged(&d, Action::Approve) });
-        }
-        check_revision(d.state, paid(&mut tx, drawdown_id).await?, revised)?;
-        dispatch!(Tx, &mut *tx, |t| {
-            sqlx::query("UPDATE drawdowns SET estimate_fen = $1 WHERE drawdown_id = $2")
-                .bind(revised.fen())
-                .bind(drawdown_id)
-                .execute(&mut **t)
-                .await?;
-        });
-        let event =
-            Actor { reason: format!("estimate {} → {revised}: {}", d.estimate, actor.reason), ..actor.clone() };
-        record_event(&mut tx, drawdown_id, "revise", &event).await?;
-        tx.commit().await?;
-        let message = format!("estimate {} → {revised}", d.estimate);
-        Ok(Change { action: "revise".to_owned(), changed: true, message, ..unchanged(&d, Action::Approve) })
+        self.write(WriteOp::Revise { drawdown_id: drawdown_id.to_owned(), revised, actor: actor.clone() }).await
     }
 
     /// Records (or changes) a unit's vote while the drawdown awaits approval.
@@ -448,69 +340,13 @@ impl Store {
         vote: Vote,
         actor: &Actor,
     ) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        if d.route != Route::Normal || d.state != State::Submitted {
-            return Err(StoreError::Conflict(format!(
-                "drawdown `{drawdown_id}` is {} on the {} route: no vote is open",
-                d.state,
-                route_text(d.route)
-            )));
-        }
-        if !beneficiaries(&mut tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
-            return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
-        }
-        let previous: Option<String> = dispatch!(Tx, &mut *tx, |t| {
-            sqlx::query_scalar("SELECT vote FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
-                .bind(drawdown_id)
-                .bind(unit_id)
-                .fetch_optional(&mut **t)
-                .await?
-        });
-        let mut change = unchanged(&d, Action::Approve);
-        change.action = "vote".to_owned();
-        if previous.as_deref() == Some(vote.as_str()) {
-            change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
-            return Ok(change);
-        }
-        dispatch!(Tx, &mut *tx, |t| {
-            sqlx::query("DELETE FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
-                .bind(drawdown_id)
-                .bind(unit_id)
-                .execute(&mut **t)
-                .await?;
-            sqlx::query("INSERT INTO drawdown_votes (drawdown_id, unit_id, vote) VALUES ($1, $2, $3)")
-                .bind(drawdown_id)
-                .bind(unit_id)
-                .bind(vote.as_str())
-                .execute(&mut **t)
-                .await?;
-        });
-        record_event(&mut tx, drawdown_id, &format!("vote {unit_id} {}", vote.as_str()), actor).await?;
-        tx.commit().await?;
-        change.changed = true;
-        change.message = format!("unit {unit_id} votes {}", vote.as_str());
-        Ok(change)
-    }
-
-    pub async fn tally_drawdown(&self, drawdown_id: &str) -> Result<Tally, StoreError> {
-        let mut tx = self.begin_read().await?;
-        load(&mut tx, drawdown_id).await?;
-        let result = self.tally_in(&mut tx, drawdown_id).await;
-        tx.commit().await?;
-        result
-    }
-
-    async fn tally_in(&self, tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
-        let units = beneficiaries(tx, drawdown_id).await?;
-        let rows: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
-            sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1")
-                .bind(drawdown_id)
-                .fetch_all(&mut **t)
-                .await?
-        });
-        let votes = rows.into_iter().filter_map(|(unit, vote)| Vote::parse(&vote).map(|v| (unit, v))).collect();
-        Ok(tally(&units, &votes))
+        let op = WriteOp::Vote {
+            drawdown_id: drawdown_id.to_owned(),
+            unit_id: unit_id.to_owned(),
+            vote,
+            actor: actor.clone(),
+        };
+        self.write(op).await
     }
 
     /// Pays up to half the approved estimate at once.
@@ -520,18 +356,7 @@ impl Store {
         amount: Money,
         actor: &Actor,
     ) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        if already_done(d.state, Action::Advance) {
-            return Ok(unchanged(&d, Action::Advance));
-        }
-        let next = next_state(d.state, Action::Advance)?;
-        check_advance(d.estimate, amount)?;
-        let (entry_id, topup) = pay(&mut tx, &d, "advance", amount, actor.at).await?;
-        set_state(&mut tx, drawdown_id, next, None).await?;
-        record_event(&mut tx, drawdown_id, Action::Advance.as_str(), actor).await?;
-        tx.commit().await?;
-        Ok(changed(&d, Action::Advance, next, Some(entry_id), topup))
+        self.write(WriteOp::Advance { drawdown_id: drawdown_id.to_owned(), amount, actor: actor.clone() }).await
     }
 
     /// Completion acceptance with the final cost.
@@ -541,54 +366,25 @@ impl Store {
         final_cost: Money,
         actor: &Actor,
     ) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        if already_done(d.state, Action::Complete) {
-            return Ok(unchanged(&d, Action::Complete));
-        }
-        let next = next_state(d.state, Action::Complete)?;
-        check_final_cost(d.estimate, paid(&mut tx, drawdown_id).await?, final_cost)?;
-        set_state(&mut tx, drawdown_id, next, Some(final_cost)).await?;
-        record_event(&mut tx, drawdown_id, Action::Complete.as_str(), actor).await?;
-        tx.commit().await?;
-        Ok(changed(&d, Action::Complete, next, None, Vec::new()))
+        self.write(WriteOp::Complete { drawdown_id: drawdown_id.to_owned(), final_cost, actor: actor.clone() }).await
     }
 
     /// Pays the rest of the final cost.
     pub async fn settle_drawdown(&self, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        if already_done(d.state, Action::Settle) {
-            return Ok(unchanged(&d, Action::Settle));
-        }
-        let next = next_state(d.state, Action::Settle)?;
-        let final_cost = d
-            .final_cost
-            .ok_or_else(|| StoreError::Corrupt(format!("drawdown `{drawdown_id}` completed without a final cost")))?;
-        let rest = Money::from_fen(final_cost.fen() - paid(&mut tx, drawdown_id).await?.fen());
-        let (entry_id, topup) = if rest.is_positive() {
-            pay(&mut tx, &d, "final", rest, actor.at).await.map(|(e, t)| (Some(e), t))?
-        } else {
-            (None, Vec::new())
-        };
-        set_state(&mut tx, drawdown_id, next, None).await?;
-        record_event(&mut tx, drawdown_id, Action::Settle.as_str(), actor).await?;
-        tx.commit().await?;
-        Ok(changed(&d, Action::Settle, next, entry_id, topup))
+        self.write(WriteOp::Settle { drawdown_id: drawdown_id.to_owned(), actor: actor.clone() }).await
     }
 
     /// Withdraws an application before any payment.
     pub async fn cancel_drawdown(&self, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let d = load(&mut tx, drawdown_id).await?;
-        if already_done(d.state, Action::Cancel) {
-            return Ok(unchanged(&d, Action::Cancel));
-        }
-        let next = next_state(d.state, Action::Cancel)?;
-        set_state(&mut tx, drawdown_id, next, None).await?;
-        record_event(&mut tx, drawdown_id, Action::Cancel.as_str(), actor).await?;
+        self.write(WriteOp::Cancel { drawdown_id: drawdown_id.to_owned(), actor: actor.clone() }).await
+    }
+
+    pub async fn tally_drawdown(&self, drawdown_id: &str) -> Result<Tally, StoreError> {
+        let mut tx = self.begin_read().await?;
+        load(&mut tx, drawdown_id).await?;
+        let result = tally_in(&mut tx, drawdown_id).await;
         tx.commit().await?;
-        Ok(changed(&d, Action::Cancel, next, None, Vec::new()))
+        result
     }
 
     /// Everything about one drawdown: scope with each unit's charge so far, payments, history.
@@ -838,4 +634,272 @@ async fn bank_account(tx: &mut Tx) -> Result<Account, StoreError> {
             "the ledger has several bank: accounts; payments need exactly one special account".to_owned(),
         )),
     }
+}
+
+/// A drawdown write waiting for its turn in a group commit (see `crate::writer`). Each runs
+/// as the `*_in` function of the same name, documented on its public `Store` method.
+pub(crate) enum WriteOp {
+    Apply { application: Application, actor: Actor },
+    Decide { drawdown_id: String, approve: bool, actor: Actor },
+    Revise { drawdown_id: String, revised: Money, actor: Actor },
+    Vote { drawdown_id: String, unit_id: String, vote: Vote, actor: Actor },
+    Advance { drawdown_id: String, amount: Money, actor: Actor },
+    Complete { drawdown_id: String, final_cost: Money, actor: Actor },
+    Settle { drawdown_id: String, actor: Actor },
+    Cancel { drawdown_id: String, actor: Actor },
+}
+
+impl WriteOp {
+    /// Does the write inside the batch's transaction; the caller commits. Boxed so that the
+    /// batch's task is provably `Send` (the compiler cannot see through the nested futures).
+    pub(crate) fn run(self, tx: &mut Tx) -> Pin<Box<dyn Future<Output = Result<Change, StoreError>> + Send + '_>> {
+        Box::pin(async move {
+            match self {
+                WriteOp::Apply { application, actor } => apply_in(tx, &application, &actor).await,
+                WriteOp::Decide { drawdown_id, approve, actor } => decide_in(tx, &drawdown_id, approve, &actor).await,
+                WriteOp::Revise { drawdown_id, revised, actor } => revise_in(tx, &drawdown_id, revised, &actor).await,
+                WriteOp::Vote { drawdown_id, unit_id, vote, actor } => {
+                    vote_in(tx, &drawdown_id, &unit_id, vote, &actor).await
+                }
+                WriteOp::Advance { drawdown_id, amount, actor } => advance_in(tx, &drawdown_id, amount, &actor).await,
+                WriteOp::Complete { drawdown_id, final_cost, actor } => {
+                    complete_in(tx, &drawdown_id, final_cost, &actor).await
+                }
+                WriteOp::Settle { drawdown_id, actor } => settle_in(tx, &drawdown_id, &actor).await,
+                WriteOp::Cancel { drawdown_id, actor } => cancel_in(tx, &drawdown_id, &actor).await,
+            }
+        })
+    }
+}
+async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Change, StoreError> {
+    check_route(app.category, app.route)?;
+    if !app.estimate.is_positive() {
+        return Err(DrawdownError::NotPositive(app.estimate).into());
+    }
+    let scope_text = match &app.scope {
+        ScopeRequest::Estate => "estate".to_owned(),
+        ScopeRequest::Building(b) => format!("building:{b}"),
+        ScopeRequest::Units(units) => format!("units:{}", units.join(",")),
+    };
+    if let Ok(existing) = load(tx, &app.drawdown_id).await {
+        let same = existing.estate_id == app.estate_id
+            && existing.scope == scope_text
+            && existing.category == app.category.as_str()
+            && existing.route == app.route
+            && existing.estimate == app.estimate
+            && existing.contractor == app.contractor;
+        if !same {
+            return Err(StoreError::Conflict(format!(
+                "drawdown `{}` was already filed with other content",
+                app.drawdown_id
+            )));
+        }
+        return Ok(Change {
+            message: "already filed: nothing changed".to_owned(),
+            ..unchanged(&existing, Action::Approve)
+        })
+        .map(|c| Change { action: "apply".to_owned(), ..c });
+    }
+    let units = scope_units(tx, app).await?;
+    if units.is_empty() {
+        return Err(StoreError::Conflict(format!(
+            "the scope `{scope_text}` of estate `{}` has no units",
+            app.estate_id
+        )));
+    }
+    dispatch!(Tx, &mut *tx, |t| {
+        sqlx::query(
+            "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
+             applicant, submitted_on, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted')",
+        )
+        .bind(app.drawdown_id.as_str())
+        .bind(app.estate_id.as_str())
+        .bind(scope_text.as_str())
+        .bind(app.category.as_str())
+        .bind(route_text(app.route))
+        .bind(app.estimate.fen())
+        .bind(app.contractor.as_str())
+        .bind(app.description.as_str())
+        .bind(app.applicant.as_str())
+        .bind(app.submitted_on.to_string())
+        .execute(&mut **t)
+        .await?;
+        for chunk in units.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+            let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
+            let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
+            for unit in chunk {
+                query = query.bind(unit.as_str());
+            }
+            query.execute(&mut **t).await?;
+        }
+    });
+    record_event(tx, &app.drawdown_id, "apply", actor).await?;
+    Ok(Change {
+        drawdown_id: app.drawdown_id.clone(),
+        action: "apply".to_owned(),
+        changed: true,
+        state: State::Submitted.as_str().to_owned(),
+        message: format!("filed for {} units", units.len()),
+        entry_id: None,
+        topup_required: Vec::new(),
+    })
+}
+
+async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor) -> Result<Change, StoreError> {
+    let action = if approve { Action::Approve } else { Action::Reject };
+    let d = load(tx, drawdown_id).await?;
+    check_street_office(&d.street_office, &actor.name)?;
+    if already_done(d.state, action) {
+        return Ok(unchanged(&d, action));
+    }
+    let next = next_state(d.state, action)?;
+    if approve && d.route == Route::Normal {
+        let result = tally_in(tx, drawdown_id).await?;
+        if !result.passed {
+            return Err(DrawdownError::VoteNotPassed(describe_tally(&result)).into());
+        }
+    }
+    set_state(tx, drawdown_id, next, None).await?;
+    record_event(tx, drawdown_id, action.as_str(), actor).await?;
+    Ok(changed(&d, action, next, None, Vec::new()))
+}
+
+async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    check_street_office(&d.street_office, &actor.name)?;
+    if d.estimate == revised {
+        let message = format!("the estimate is already {revised}: nothing changed");
+        return Ok(Change { action: "revise".to_owned(), message, ..unchanged(&d, Action::Approve) });
+    }
+    check_revision(d.state, paid(tx, drawdown_id).await?, revised)?;
+    dispatch!(Tx, &mut *tx, |t| {
+        sqlx::query("UPDATE drawdowns SET estimate_fen = $1 WHERE drawdown_id = $2")
+            .bind(revised.fen())
+            .bind(drawdown_id)
+            .execute(&mut **t)
+            .await?;
+    });
+    let event = Actor { reason: format!("estimate {} → {revised}: {}", d.estimate, actor.reason), ..actor.clone() };
+    record_event(tx, drawdown_id, "revise", &event).await?;
+    let message = format!("estimate {} → {revised}", d.estimate);
+    Ok(Change { action: "revise".to_owned(), changed: true, message, ..unchanged(&d, Action::Approve) })
+}
+
+async fn vote_in(
+    tx: &mut Tx,
+    drawdown_id: &str,
+    unit_id: &str,
+    vote: Vote,
+    actor: &Actor,
+) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    if d.route != Route::Normal || d.state != State::Submitted {
+        return Err(StoreError::Conflict(format!(
+            "drawdown `{drawdown_id}` is {} on the {} route: no vote is open",
+            d.state,
+            route_text(d.route)
+        )));
+    }
+    if !beneficiaries(tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
+        return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
+    }
+    let previous: Option<String> = dispatch!(Tx, &mut *tx, |t| {
+        sqlx::query_scalar("SELECT vote FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
+            .bind(drawdown_id)
+            .bind(unit_id)
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    let mut change = unchanged(&d, Action::Approve);
+    change.action = "vote".to_owned();
+    if previous.as_deref() == Some(vote.as_str()) {
+        change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
+        return Ok(change);
+    }
+    dispatch!(Tx, &mut *tx, |t| {
+        sqlx::query("DELETE FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
+            .bind(drawdown_id)
+            .bind(unit_id)
+            .execute(&mut **t)
+            .await?;
+        sqlx::query("INSERT INTO drawdown_votes (drawdown_id, unit_id, vote) VALUES ($1, $2, $3)")
+            .bind(drawdown_id)
+            .bind(unit_id)
+            .bind(vote.as_str())
+            .execute(&mut **t)
+            .await?;
+    });
+    record_event(tx, drawdown_id, &format!("vote {unit_id} {}", vote.as_str()), actor).await?;
+    change.changed = true;
+    change.message = format!("unit {unit_id} votes {}", vote.as_str());
+    Ok(change)
+}
+
+async fn advance_in(tx: &mut Tx, drawdown_id: &str, amount: Money, actor: &Actor) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    if already_done(d.state, Action::Advance) {
+        return Ok(unchanged(&d, Action::Advance));
+    }
+    let next = next_state(d.state, Action::Advance)?;
+    check_advance(d.estimate, amount)?;
+    let (entry_id, topup) = pay(tx, &d, "advance", amount, actor.at).await?;
+    set_state(tx, drawdown_id, next, None).await?;
+    record_event(tx, drawdown_id, Action::Advance.as_str(), actor).await?;
+    Ok(changed(&d, Action::Advance, next, Some(entry_id), topup))
+}
+
+async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &Actor) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    if already_done(d.state, Action::Complete) {
+        return Ok(unchanged(&d, Action::Complete));
+    }
+    let next = next_state(d.state, Action::Complete)?;
+    check_final_cost(d.estimate, paid(tx, drawdown_id).await?, final_cost)?;
+    set_state(tx, drawdown_id, next, Some(final_cost)).await?;
+    record_event(tx, drawdown_id, Action::Complete.as_str(), actor).await?;
+    Ok(changed(&d, Action::Complete, next, None, Vec::new()))
+}
+
+async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    if already_done(d.state, Action::Settle) {
+        return Ok(unchanged(&d, Action::Settle));
+    }
+    let next = next_state(d.state, Action::Settle)?;
+    let final_cost = d
+        .final_cost
+        .ok_or_else(|| StoreError::Corrupt(format!("drawdown `{drawdown_id}` completed without a final cost")))?;
+    let rest = Money::from_fen(final_cost.fen() - paid(tx, drawdown_id).await?.fen());
+    let (entry_id, topup) = if rest.is_positive() {
+        pay(tx, &d, "final", rest, actor.at).await.map(|(e, t)| (Some(e), t))?
+    } else {
+        (None, Vec::new())
+    };
+    set_state(tx, drawdown_id, next, None).await?;
+    record_event(tx, drawdown_id, Action::Settle.as_str(), actor).await?;
+    Ok(changed(&d, Action::Settle, next, entry_id, topup))
+}
+
+async fn cancel_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    if already_done(d.state, Action::Cancel) {
+        return Ok(unchanged(&d, Action::Cancel));
+    }
+    let next = next_state(d.state, Action::Cancel)?;
+    set_state(tx, drawdown_id, next, None).await?;
+    record_event(tx, drawdown_id, Action::Cancel.as_str(), actor).await?;
+    Ok(changed(&d, Action::Cancel, next, None, Vec::new()))
+}
+
+async fn tally_in(tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
+    let units = beneficiaries(tx, drawdown_id).await?;
+    let rows: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1")
+            .bind(drawdown_id)
+            .fetch_all(&mut **t)
+            .await?
+    });
+    let votes = rows.into_iter().filter_map(|(unit, vote)| Vote::parse(&vote).map(|v| (unit, v))).collect();
+    Ok(tally(&units, &votes))
 }

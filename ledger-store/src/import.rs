@@ -76,6 +76,10 @@ struct CheckResult {
     already_stored: usize,
 }
 
+/// Holds PostgreSQL's ledger write lock until the transaction ends: the chain head cannot move
+/// under a writer of another process.
+pub(crate) const LOCK_LEDGER: &str = "LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE";
+
 impl Store {
     /// Imports registry rows and a journal (`journal.csv` bytes): everything is checked against
     /// the stored ledger and only what is new is written, in one transaction that other writers
@@ -156,12 +160,12 @@ impl Store {
         // Writers of this process queue here first: SQLite's own busy handler would make them
         // sleep and retry, which gave seconds of tail latency under concurrent requests.
         let queued = self.writers.clone().lock_owned().await;
-        let tx = match &self.pool {
+        let tx = match &self.write_pool {
             // IMMEDIATE takes SQLite's write lock now, so the chain head cannot move under us.
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+                sqlx::query(LOCK_LEDGER).execute(&mut *tx).await?;
                 Tx::Postgres(tx)
             }
         };

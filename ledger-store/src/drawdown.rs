@@ -3,7 +3,7 @@
 //! outcome in one write transaction, so a transition and its payment land together or not at
 //! all. Repeating a request finds the state already reached and changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -227,38 +227,45 @@ async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary
         .collect()
 }
 
-/// Current balances (credits − debits) of the drawdown's units.
-async fn unit_balances(tx: &mut Tx, drawdown_id: &str) -> Result<BTreeMap<String, Money>, StoreError> {
-    let rows: Vec<(String, i64)> = dispatch!(Tx, tx, |t| {
+/// The drawdown's units with their sub-ledger account number (if the unit has postings yet)
+/// and current balance (credits − debits): what a payment needs, in one query.
+async fn payees(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<(Beneficiary, Option<i64>, Money)>, StoreError> {
+    let rows: Vec<(String, String, i64, Option<i64>, i64)> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
-            "SELECT du.unit_id, CAST(COALESCE(t.credit_fen - t.debit_fen, 0) AS BIGINT) FROM drawdown_units du \
+            "SELECT u.unit_id, u.owner, u.floor_area_centi_m2, a.account_id, \
+             CAST(COALESCE(t.credit_fen - t.debit_fen, 0) AS BIGINT) FROM drawdown_units du \
+             JOIN units u ON u.unit_id = du.unit_id \
              LEFT JOIN accounts a ON a.account = 'unit:' || du.unit_id \
              LEFT JOIN account_totals t ON t.account_id = a.account_id \
-             WHERE du.drawdown_id = $1",
+             WHERE du.drawdown_id = $1 ORDER BY u.unit_id",
         )
         .bind(drawdown_id)
         .fetch_all(&mut **t)
         .await?
     });
-    Ok(rows.into_iter().map(|(unit, fen)| (unit, Money::from_fen(fen))).collect())
+    rows.into_iter()
+        .map(|(unit_id, owner, area, account_id, balance)| {
+            let area =
+                FloorArea::from_centi_m2(area).ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` area")))?;
+            Ok((Beneficiary { unit_id, owner, area }, account_id, Money::from_fen(balance)))
+        })
+        .collect()
 }
 
 async fn record_event(tx: &mut Tx, drawdown_id: &str, action: &str, actor: &Actor) -> Result<(), StoreError> {
     dispatch!(Tx, tx, |t| {
-        let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drawdown_events WHERE drawdown_id = $1")
-            .bind(drawdown_id)
-            .fetch_one(&mut **t)
-            .await?;
-        sqlx::query("INSERT INTO drawdown_events (drawdown_id, seq, action, actor, role, at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(drawdown_id)
-            .bind(seq + 1)
-            .bind(action)
-            .bind(actor.name.as_str())
-            .bind(actor.role.as_str())
-            .bind(actor.at.to_string())
-            .bind(actor.reason.as_str())
-            .execute(&mut **t)
-            .await?;
+        sqlx::query(
+            "INSERT INTO drawdown_events (drawdown_id, seq, action, actor, role, at, reason) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM drawdown_events WHERE drawdown_id = $1",
+        )
+        .bind(drawdown_id)
+        .bind(action)
+        .bind(actor.name.as_str())
+        .bind(actor.role.as_str())
+        .bind(actor.at.to_string())
+        .bind(actor.reason.as_str())
+        .execute(&mut **t)
+        .await?;
     });
     Ok(())
 }
@@ -543,39 +550,24 @@ async fn paid(tx: &mut Tx, drawdown_id: &str) -> Result<Money, StoreError> {
     Ok(Money::from_fen(fen))
 }
 
-/// The units an application's scope names, checked against the estate.
-async fn scope_units(tx: &mut Tx, app: &Application) -> Result<Vec<String>, StoreError> {
-    // A building scope reads only that building's units (`$2` empty means the whole estate).
-    let building = match &app.scope {
-        ScopeRequest::Building(b) => b.as_str(),
-        _ => "",
-    };
-    let in_estate: Vec<(String, String)> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as(
-            "SELECT u.unit_id, u.building_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
-             WHERE b.estate_id = $1 AND ($2 = '' OR b.building_id = $2) ORDER BY u.unit_id",
+/// The units an application lists, checked against the estate, without repeats.
+async fn listed_units(tx: &mut Tx, estate_id: &str, units: &[String]) -> Result<Vec<String>, StoreError> {
+    let in_estate: Vec<String> = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar(
+            "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1",
         )
-        .bind(app.estate_id.as_str())
-        .bind(building)
+        .bind(estate_id)
         .fetch_all(&mut **t)
         .await?
     });
     if in_estate.is_empty() {
-        return Err(StoreError::NotFound(format!("estate `{}` with units", app.estate_id)));
+        return Err(StoreError::NotFound(format!("estate `{estate_id}` with units")));
     }
-    match &app.scope {
-        ScopeRequest::Estate => Ok(in_estate.into_iter().map(|(u, _)| u).collect()),
-        ScopeRequest::Building(building) => {
-            Ok(in_estate.into_iter().filter(|(_, b)| b == building).map(|(u, _)| u).collect())
-        }
-        ScopeRequest::Units(units) => {
-            let known: BTreeSet<&str> = in_estate.iter().map(|(u, _)| u.as_str()).collect();
-            if let Some(stranger) = units.iter().find(|u| !known.contains(u.as_str())) {
-                return Err(StoreError::NotFound(format!("unit `{stranger}` in estate `{}`", app.estate_id)));
-            }
-            Ok(units.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
-        }
+    let known: BTreeSet<&str> = in_estate.iter().map(String::as_str).collect();
+    if let Some(stranger) = units.iter().find(|u| !known.contains(u.as_str())) {
+        return Err(StoreError::NotFound(format!("unit `{stranger}` in estate `{estate_id}`")));
     }
+    Ok(units.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
 }
 
 /// Posts one payment: each beneficiary debited its floor-area share, the bank credited.
@@ -586,10 +578,19 @@ async fn pay(
     amount: Money,
     date: Date,
 ) -> Result<(String, Vec<Shortfall>), StoreError> {
-    let units = beneficiaries(tx, &d.id).await?;
-    let balances = unit_balances(tx, &d.id).await?;
+    let mut units = Vec::new();
+    let mut balances = BTreeMap::new();
+    let mut known = HashMap::new();
+    for (unit, account_id, balance) in payees(tx, &d.id).await? {
+        if let Some(id) = account_id {
+            known.insert(format!("unit:{}", unit.unit_id), id);
+        }
+        balances.insert(unit.unit_id.clone(), balance);
+        units.push(unit);
+    }
     let split = split_payment(d.route, amount, &units, |unit| balances.get(unit).copied().unwrap_or(Money::ZERO))?;
-    let bank = bank_account(tx).await?;
+    let (bank, bank_id) = bank_account(tx).await?;
+    known.insert(bank.to_string(), bank_id);
     let memo = format!("{} {}: {}", d.id, tranche, d.category);
     let mut postings: Vec<Posting> = split
         .shares
@@ -603,7 +604,7 @@ async fn pay(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let stored = StoredEntry::from_entry(&entry);
     let content_hash = stored.content_hash();
-    append_entries(tx, &[NewEntry { entry, stored, content_hash }]).await?;
+    append_entries(tx, &[NewEntry { entry, stored, content_hash }], known).await?;
     dispatch!(Tx, tx, |t| {
         sqlx::query(
             "INSERT INTO drawdown_payments (drawdown_id, tranche, entry_id, amount_fen) VALUES ($1, $2, $3, $4)",
@@ -618,15 +619,18 @@ async fn pay(
     Ok((entry_id, split.shortfalls))
 }
 
-/// The special account payments leave from: the ledger's one `bank:` account.
-async fn bank_account(tx: &mut Tx) -> Result<Account, StoreError> {
-    let banks: Vec<String> = dispatch!(Tx, tx, |t| {
-        sqlx::query_scalar("SELECT account FROM accounts WHERE account LIKE 'bank:%' ORDER BY account_id LIMIT 2")
-            .fetch_all(&mut **t)
-            .await?
+/// The special account payments leave from, and its number: the ledger's one `bank:` account.
+async fn bank_account(tx: &mut Tx) -> Result<(Account, i64), StoreError> {
+    // The same LIKE as the partial index `accounts_bank`, so that both engines use it.
+    let banks: Vec<(String, i64)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT account, account_id FROM accounts WHERE account LIKE 'bank:%' ORDER BY account_id LIMIT 2",
+        )
+        .fetch_all(&mut **t)
+        .await?
     });
     match banks.as_slice() {
-        [one] => one.parse().map_err(|_| StoreError::Corrupt(format!("account `{one}`"))),
+        [(one, id)] => Ok((one.parse().map_err(|_| StoreError::Corrupt(format!("account `{one}`")))?, *id)),
         [] => Err(StoreError::Conflict(
             "the ledger has no bank: account yet; import the fund's deposits first".to_owned(),
         )),
@@ -700,17 +704,26 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
         })
         .map(|c| Change { action: "apply".to_owned(), ..c });
     }
-    let units = scope_units(tx, app).await?;
-    if units.is_empty() {
+    // A building or the whole estate is resolved inside the database, with no unit list to
+    // ship back and forth; a list of units is checked against the estate first.
+    let (listed, building) = match &app.scope {
+        ScopeRequest::Units(units) => (Some(listed_units(tx, &app.estate_id, units).await?), ""),
+        ScopeRequest::Building(b) => (None, b.as_str()),
+        ScopeRequest::Estate => (None, ""),
+    };
+    if listed.as_ref().is_some_and(Vec::is_empty) {
         return Err(StoreError::Conflict(format!(
             "the scope `{scope_text}` of estate `{}` has no units",
             app.estate_id
         )));
     }
-    dispatch!(Tx, &mut *tx, |t| {
+    // Filed only if the scope has units (`$11` empty: any building of the estate).
+    let filed = dispatch!(Tx, &mut *tx, |t| {
         sqlx::query(
             "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
-             applicant, submitted_on, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted')",
+             applicant, submitted_on, state) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted' \
+             WHERE EXISTS (SELECT 1 FROM units u JOIN buildings b ON b.building_id = u.building_id \
+             WHERE b.estate_id = $2 AND ($11 = '' OR b.building_id = $11))",
         )
         .bind(app.drawdown_id.as_str())
         .bind(app.estate_id.as_str())
@@ -722,25 +735,53 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
         .bind(app.description.as_str())
         .bind(app.applicant.as_str())
         .bind(app.submitted_on.to_string())
+        .bind(building)
         .execute(&mut **t)
-        .await?;
-        for chunk in units.chunks(500) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
-            let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
-            let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
-            for unit in chunk {
-                query = query.bind(unit.as_str());
-            }
-            query.execute(&mut **t).await?;
-        }
+        .await?
+        .rows_affected()
     });
+    if filed == 0 {
+        let what = match &app.scope {
+            ScopeRequest::Building(b) => format!("building `{b}` with units in estate `{}`", app.estate_id),
+            _ => format!("estate `{}` with units", app.estate_id),
+        };
+        return Err(StoreError::NotFound(what));
+    }
+    let units = match listed {
+        Some(units) => {
+            dispatch!(Tx, &mut *tx, |t| {
+                for chunk in units.chunks(500) {
+                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+                    let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
+                    let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
+                    for unit in chunk {
+                        query = query.bind(unit.as_str());
+                    }
+                    query.execute(&mut **t).await?;
+                }
+            });
+            units.len() as u64
+        }
+        None => dispatch!(Tx, &mut *tx, |t| {
+            sqlx::query(
+                "INSERT INTO drawdown_units (drawdown_id, unit_id) SELECT $1, u.unit_id FROM units u \
+                 JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $2 AND ($3 = '' OR b.building_id = $3)",
+            )
+            .bind(app.drawdown_id.as_str())
+            .bind(app.estate_id.as_str())
+            .bind(building)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        }),
+    };
     record_event(tx, &app.drawdown_id, "apply", actor).await?;
     Ok(Change {
         drawdown_id: app.drawdown_id.clone(),
         action: "apply".to_owned(),
         changed: true,
         state: State::Submitted.as_str().to_owned(),
-        message: format!("filed for {} units", units.len()),
+        message: format!("filed for {units} units"),
         entry_id: None,
         topup_required: Vec::new(),
     })

@@ -76,6 +76,9 @@ struct CheckResult {
     already_stored: usize,
 }
 
+/// An import this large (or one that registers units) refreshes PostgreSQL's statistics.
+const ANALYZE_MIN_POSTINGS: usize = 10_000;
+
 /// Holds PostgreSQL's ledger write lock until the transaction ends: the chain head cannot move
 /// under a writer of another process.
 pub(crate) const LOCK_LEDGER: &str = "LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE";
@@ -152,6 +155,13 @@ impl Store {
             });
         }
         tx.commit().await?;
+        if let Pool::Postgres(pool) = &self.pool {
+            // Fresh planner statistics after a large load: without them PostgreSQL hash-joins
+            // whole tables for a one-building payment until autovacuum gets round to it.
+            if outcome.units > 0 || outcome.postings >= ANALYZE_MIN_POSTINGS {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+        }
         Ok(outcome)
     }
 
@@ -357,12 +367,21 @@ async fn add_to_totals(tx: &mut Tx, totals: &HashMap<i64, (i64, i64)>) -> Result
 }
 
 /// Appends a few checked entries to the chain inside a write transaction (drawdown payments):
-/// only their own accounts are looked up, so the cost does not grow with the ledger.
-pub(crate) async fn append_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<(), StoreError> {
+/// only their own accounts are looked up (none that `known` already numbers), so the cost does
+/// not grow with the ledger.
+pub(crate) async fn append_entries(
+    tx: &mut Tx,
+    entries: &[NewEntry],
+    known: HashMap<String, i64>,
+) -> Result<(), StoreError> {
     let numbered = matches!(tx, Tx::Postgres(_));
-    let names: std::collections::BTreeSet<&str> =
-        entries.iter().flat_map(|e| &e.stored.postings).map(|p| p.account.as_str()).collect();
-    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut ids = known;
+    let names: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| &e.stored.postings)
+        .map(|p| p.account.as_str())
+        .filter(|name| !ids.contains_key(*name))
+        .collect();
     let names: Vec<&str> = names.into_iter().collect();
     for chunk in names.chunks(ROWS_PER_INSERT) {
         let marks: Vec<String> =
@@ -377,8 +396,12 @@ pub(crate) async fn append_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<
         });
         ids.extend(found.into_iter().map(|(id, name)| (name, id)));
     }
-    let last_id: Option<i64> =
-        dispatch!(Tx, tx, |t| sqlx::query_scalar("SELECT MAX(account_id) FROM accounts").fetch_one(&mut **t).await?);
+    let new_names = names.iter().any(|name| !ids.contains_key(*name));
+    let last_id: Option<i64> = if new_names {
+        dispatch!(Tx, tx, |t| sqlx::query_scalar("SELECT MAX(account_id) FROM accounts").fetch_one(&mut **t).await?)
+    } else {
+        None
+    };
     let mut accounts = AccountNumbers { ids, last_id: last_id.unwrap_or(0) };
     let new_accounts = accounts.assign(entries);
     insert_accounts(tx, &new_accounts).await?;

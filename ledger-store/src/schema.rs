@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0004_account_totals.sql"),
         postgres: include_str!("migrations/0004_account_totals.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("migrations/0005_bank_accounts.sql"),
+        postgres: include_str!("migrations/0005_bank_accounts.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

@@ -12,11 +12,15 @@ use tower::ServiceExt;
 use crate::on_both_engines;
 use crate::support::{city, mfund, stderr, Engine, TestDb};
 
-on_both_engines!(roles_scopes_and_error_codes, concurrent_approvals_and_payments_change_once);
+on_both_engines!(
+    roles_scopes_and_error_codes,
+    concurrent_approvals_and_payments_change_once,
+    answers_outlive_the_server_and_revoked_tokens_fail
+);
 
 struct Api {
     router: Router,
-    _db: TestDb,
+    db: TestDb,
     _city: tempfile::TempDir,
     building: String,
     office: String,
@@ -50,7 +54,7 @@ async fn api(engine: Engine) -> Api {
             .await
             .unwrap();
     }
-    Api { router: app(AppState::new(store, Default::default())), _db: db, _city: keep, building, office, company }
+    Api { router: app(AppState::new(store, Default::default())), db, _city: keep, building, office, company }
 }
 
 async fn call(
@@ -231,4 +235,42 @@ async fn concurrent_approvals_and_payments_change_once(engine: Engine) {
     let events =
         call(r, "GET", "/drawdowns/G2", Some("auditor"), None, None).await.1["events"].as_array().unwrap().len();
     assert_eq!(events, 3, "apply, approve, advance: one transition each");
+}
+
+/// Idempotency answers live in the database: another server (or this one restarted) gives the
+/// first answer again. A revoked token stops signing in.
+async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
+    let a = api(engine).await;
+    let first =
+        call(&a.router, "POST", "/drawdowns", Some("clerk"), Some(green("K1", &a.building)), Some("k-apply")).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    // Paying before approval is refused.
+    let early = Some(json!({"amount": "100"}));
+    let refused = call(&a.router, "POST", "/drawdowns/K1/advance", Some("clerk"), early.clone(), Some("k-early")).await;
+    assert_eq!(refused.0, StatusCode::CONFLICT, "{}", refused.1);
+
+    // A second server on the same database, trusting no cached user.
+    let second = app(AppState::new(a.db.store().await, Default::default()).with_user_ttl(std::time::Duration::ZERO));
+    let other_body = json!({ "drawdown_id": "K9", "estate_id": "E00001", "building_id": a.building, "category": "elevator",
+                             "estimate": "1", "contractor": "X", "green_channel": true });
+    assert_eq!(call(&second, "POST", "/drawdowns", Some("clerk"), Some(other_body), Some("k-apply")).await, first);
+    // A refusal is kept as the key's answer too, even once the request would now succeed.
+    let approved = call(&second, "POST", "/drawdowns/K1/approve", Some("office"), Some(json!({})), None).await;
+    assert_eq!(approved.0, StatusCode::OK, "{}", approved.1);
+    assert_eq!(call(&second, "POST", "/drawdowns/K1/advance", Some("clerk"), early, Some("k-early")).await, refused);
+    assert_eq!(call(&second, "GET", "/drawdowns/K9", Some("clerk"), None, None).await.0, StatusCode::NOT_FOUND);
+    // Keys are per user: another user's same key is a new request.
+    let company =
+        call(&second, "POST", "/drawdowns", Some("company"), Some(green("K3", &a.building)), Some("k-apply")).await;
+    assert_eq!(company.0, StatusCode::CREATED, "{}", company.1);
+
+    assert_eq!(call(&second, "GET", "/balances/city", Some("clerk"), None, None).await.0, StatusCode::OK);
+    let out = mfund(&a.db.url, &["user", "revoke", "--name", "clerk"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (status, body) = call(&second, "GET", "/balances/city", Some("clerk"), None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    assert_eq!(call(&second, "GET", "/balances/city", Some("auditor"), None, None).await.0, StatusCode::OK);
+    let unknown = mfund(&a.db.url, &["user", "revoke", "--name", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("user `nobody`"), "{}", stderr(&unknown));
 }

@@ -11,6 +11,7 @@ mod routes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -27,10 +28,13 @@ pub use error::ApiError;
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 /// The largest journal.csv accepted in one upload.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
-/// Idempotency keys remembered per server; past that the memory starts afresh.
-const MAX_REMEMBERED_KEYS: usize = 100_000;
+/// Idempotency answers and users cached per server; past that the cache starts afresh.
+const MAX_CACHED: usize = 100_000;
+/// How long a looked-up user is trusted before the database is asked again: a revoked token
+/// stops working within this time on every server.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// First answers (status, body) by (user, idempotency key).
+/// First answers (status, body) by (user, idempotency key): a cache of the database's.
 type Answers = HashMap<(String, String), (u16, String)>;
 
 /// What every handler shares.
@@ -41,41 +45,68 @@ pub struct AppState {
     pub holidays: Arc<BTreeSet<Date>>,
     /// First answers to requests that carried an `Idempotency-Key`, by (user, key).
     answers: Arc<Mutex<Answers>>,
-    /// Users already looked up, by token hash: a read then costs no query for the caller.
-    /// Users are only ever added, so a cached answer stays true.
-    users: Arc<std::sync::RwLock<HashMap<String, ledger_store::User>>>,
+    /// Users already looked up, by token hash, and when: a read then costs no query for the
+    /// caller until the entry is older than `user_ttl`.
+    users: Arc<std::sync::RwLock<HashMap<String, (ledger_store::User, Instant)>>>,
+    user_ttl: Duration,
 }
 
 impl AppState {
     pub fn new(store: Store, holidays: BTreeSet<Date>) -> AppState {
-        AppState { store, holidays: Arc::new(holidays), answers: Arc::default(), users: Arc::default() }
+        AppState {
+            store,
+            holidays: Arc::new(holidays),
+            answers: Arc::default(),
+            users: Arc::default(),
+            user_ttl: USER_CACHE_TTL,
+        }
+    }
+
+    /// Trusts a looked-up user for `ttl` instead of [`USER_CACHE_TTL`] (zero: ask every time).
+    pub fn with_user_ttl(self, ttl: Duration) -> AppState {
+        AppState { user_ttl: ttl, ..self }
     }
 
     async fn user(&self, token_hash: &str) -> Result<Option<ledger_store::User>, ApiError> {
-        if let Some(user) = self.users.read().expect("users lock").get(token_hash) {
-            return Ok(Some(user.clone()));
+        if let Some((user, fetched)) = self.users.read().expect("users lock").get(token_hash) {
+            if fetched.elapsed() < self.user_ttl {
+                return Ok(Some(user.clone()));
+            }
         }
         let user = self.store.user_by_token_hash(token_hash).await?;
-        if let Some(user) = &user {
-            let mut users = self.users.write().expect("users lock");
-            if users.len() >= MAX_REMEMBERED_KEYS {
-                users.clear();
+        let mut users = self.users.write().expect("users lock");
+        match &user {
+            Some(user) => {
+                if users.len() >= MAX_CACHED {
+                    users.clear();
+                }
+                users.insert(token_hash.to_owned(), (user.clone(), Instant::now()));
             }
-            users.insert(token_hash.to_owned(), user.clone());
+            None => {
+                users.remove(token_hash);
+            }
         }
         Ok(user)
     }
 
-    fn remembered(&self, user: &str, key: &str) -> Option<(u16, String)> {
-        self.answers.lock().expect("answers lock").get(&(user.to_owned(), key.to_owned())).cloned()
+    async fn remembered(&self, user: &str, key: &str) -> Result<Option<(u16, String)>, ApiError> {
+        let cached = self.answers.lock().expect("answers lock").get(&(user.to_owned(), key.to_owned())).cloned();
+        match cached {
+            Some(answer) => Ok(Some(answer)),
+            None => Ok(self.store.idempotent_answer(user, key).await?),
+        }
     }
 
-    fn remember(&self, user: &str, key: &str, answer: (u16, String)) {
+    /// Keeps the first answer for the key (in the database, so every server and a restarted
+    /// one give it again) and returns whichever answer was kept first.
+    async fn remember(&self, user: &str, key: &str, answer: (u16, String)) -> Result<(u16, String), ApiError> {
+        let kept = self.store.keep_idempotent_answer(user, key, answer.0, &answer.1).await?;
         let mut answers = self.answers.lock().expect("answers lock");
-        if answers.len() >= MAX_REMEMBERED_KEYS {
+        if answers.len() >= MAX_CACHED {
             answers.clear();
         }
-        answers.entry((user.to_owned(), key.to_owned())).or_insert(answer);
+        answers.insert((user.to_owned(), key.to_owned()), kept.clone());
+        Ok(kept)
     }
 }
 

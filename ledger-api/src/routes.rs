@@ -72,21 +72,25 @@ where
     F: std::future::Future<Output = ApiResult>,
 {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let answer = |(status, body): (u16, String)| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        (status, [("content-type", "application/json")], body).into_response()
+    };
     if let Some(key) = &key {
-        if let Some((status, body)) = state.remembered(&caller.0.name, key) {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            return Ok((status, [("content-type", "application/json")], body).into_response());
+        if let Some(first) = state.remembered(&caller.0.name, key).await? {
+            return Ok(answer(first));
         }
     }
-    let response = work.await?;
-    let Some(key) = key else { return Ok(response) };
+    // A refusal is an answer too and the same key gets it again; a server error is not kept,
+    // so that retrying it really retries.
+    let response = work.await.unwrap_or_else(IntoResponse::into_response);
     let status = response.status();
+    let Some(key) = key.filter(|_| !status.is_server_error()) else { return Ok(response) };
     let body = axum::body::to_bytes(response.into_body(), crate::MAX_UPLOAD_BYTES)
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let text = String::from_utf8_lossy(&body).into_owned();
-    state.remember(&caller.0.name, &key, (status.as_u16(), text.clone()));
-    Ok((status, [("content-type", "application/json")], text).into_response())
+    Ok(answer(state.remember(&caller.0.name, &key, (status.as_u16(), text)).await?))
 }
 
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The server and its database answer")))]

@@ -72,7 +72,8 @@ pub enum Command {
         #[arg(long = "holiday", value_parser = parse_date)]
         holidays: Vec<Date>,
     },
-    /// API users: `mfund user add --name N --role ROLE [--scope ID]` prints the new token once.
+    /// API users: `mfund user add --name N --role ROLE [--scope ID]` prints the new token once;
+    /// `mfund user revoke --name N` withdraws it.
     User {
         #[command(subcommand)]
         verb: UserVerb,
@@ -103,6 +104,12 @@ pub enum UserVerb {
         /// The street office (for street_office) or the company (for property_company).
         #[arg(long, default_value = "")]
         scope: String,
+    },
+    /// Revoke a user's token: it stops signing in (a running server notices within 5 s).
+    /// The user's name stays taken and its past actions keep naming it.
+    Revoke {
+        #[arg(long)]
+        name: String,
     },
 }
 

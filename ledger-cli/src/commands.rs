@@ -49,7 +49,18 @@ async fn serve(db: &str, addr: &str, holidays: Vec<ledger_core::Date>) -> anyhow
 }
 
 async fn user(db: &str, verb: crate::args::UserVerb, json: bool) -> anyhow::Result<Outcome> {
-    let crate::args::UserVerb::Add { name, role, scope } = verb;
+    let (name, role, scope) = match verb {
+        crate::args::UserVerb::Add { name, role, scope } => (name, role, scope),
+        crate::args::UserVerb::Revoke { name } => {
+            open(db).await?.revoke_user(&name).await?;
+            if json {
+                print_json(&serde_json::json!({ "name": name, "revoked": true }))?;
+            } else {
+                println!("user {name} revoked: its token no longer signs in");
+            }
+            return Ok(Outcome::Clean);
+        }
+    };
     if matches!(role.as_str(), "street_office" | "property_company") && scope.is_empty() {
         bail!(
             "a {role} acts for one {}: give --scope",

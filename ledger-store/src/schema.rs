@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0005_bank_accounts.sql"),
         postgres: include_str!("migrations/0005_bank_accounts.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("migrations/0006_revocation_and_answers.sql"),
+        postgres: include_str!("migrations/0006_revocation_and_answers.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

@@ -45,12 +45,61 @@ impl Store {
 
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         let row: Option<(String, String, String)> = dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_as("SELECT name, role, scope FROM users WHERE token_hash = $1")
+            sqlx::query_as("SELECT name, role, scope FROM users WHERE token_hash = $1 AND NOT revoked")
                 .bind(token_hash)
                 .fetch_optional(p)
                 .await?
         });
         Ok(row.map(|(name, role, scope)| User { name, role, scope }))
+    }
+
+    /// Revokes a user's token: from now on it no longer signs in (servers that cached the user
+    /// notice within their cache's lifetime). Revoking twice is not an error.
+    pub async fn revoke_user(&self, name: &str) -> Result<(), StoreError> {
+        let revoked = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query("UPDATE users SET revoked = TRUE WHERE name = $1").bind(name).execute(p).await?.rows_affected()
+        });
+        if revoked == 0 {
+            return Err(StoreError::NotFound(format!("user `{name}`")));
+        }
+        Ok(())
+    }
+
+    /// The answer first given to `user`'s request with this Idempotency-Key, if any.
+    pub async fn idempotent_answer(&self, user: &str, key: &str) -> Result<Option<(u16, String)>, StoreError> {
+        let row: Option<(i64, String)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as("SELECT status, body FROM idempotency_answers WHERE user_name = $1 AND key = $2")
+                .bind(user)
+                .bind(key)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.map(|(status, body)| (u16::try_from(status).unwrap_or(500), body)))
+    }
+
+    /// Keeps an answer for `user`'s Idempotency-Key unless one is already kept, and returns
+    /// the one kept: of two requests racing with the same key, both get the first answer.
+    pub async fn keep_idempotent_answer(
+        &self,
+        user: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(u16, String), StoreError> {
+        dispatch!(Pool, &self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO idempotency_answers (user_name, key, status, body) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_name, key) DO NOTHING",
+            )
+            .bind(user)
+            .bind(key)
+            .bind(i64::from(status))
+            .bind(body)
+            .execute(p)
+            .await?;
+        });
+        let kept = self.idempotent_answer(user, key).await?;
+        kept.ok_or_else(|| StoreError::Corrupt(format!("idempotency answer `{key}` of `{user}` vanished")))
     }
 
     /// The street office and property company of an estate, for scope checks.

@@ -122,18 +122,33 @@ impl Store {
             let _ = done.send(result);
             return;
         }
-        let mut answers = Vec::with_capacity(jobs.len());
-        for Job { op, done, .. } in jobs {
-            match in_savepoint(&mut tx, op).await {
-                Ok(result) => answers.push((done, result)),
-                Err(broken) => {
-                    // The transaction itself failed: nothing in this batch is written.
-                    let message = broken.to_string();
-                    answer_all(answers.into_iter().map(|(done, _)| done), &message);
-                    let _ = done.send(Err(StoreError::NotWritten(message)));
-                    return;
+        // Each write runs in a savepoint; closing one and opening the next travel together,
+        // one round trip per write.
+        let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(jobs.len());
+        let mut queued = jobs.into_iter();
+        while let Some(Job { op, done, .. }) = queued.next() {
+            let open = match answers.last() {
+                None => "SAVEPOINT mfund_write",
+                Some((_, Ok(_))) => "RELEASE SAVEPOINT mfund_write; SAVEPOINT mfund_write",
+                Some((_, Err(_))) => {
+                    "ROLLBACK TO SAVEPOINT mfund_write; RELEASE SAVEPOINT mfund_write; SAVEPOINT mfund_write"
                 }
+            };
+            if let Err(broken) = execute(&mut tx, open).await {
+                // The transaction itself failed: nothing in this batch is written.
+                let answered = answers.into_iter().map(|(done, _)| done);
+                answer_all(answered.chain([done]).chain(queued.map(|job| job.done)), &broken.to_string());
+                return;
             }
+            let result = op.run(&mut tx).await;
+            answers.push((done, result));
+        }
+        let close = match answers.last() {
+            Some((_, Err(_))) => "ROLLBACK TO SAVEPOINT mfund_write; RELEASE SAVEPOINT mfund_write",
+            _ => "RELEASE SAVEPOINT mfund_write",
+        };
+        if let Err(broken) = execute(&mut tx, close).await {
+            return answer_all(answers.into_iter().map(|(done, _)| done), &broken.to_string());
         }
         match tx.commit().await {
             Ok(()) => {
@@ -159,21 +174,11 @@ impl Store {
     }
 }
 
-/// Runs one write inside a savepoint: its refusal undoes its own changes only. The outer error
-/// means the transaction can no longer be used.
-async fn in_savepoint(tx: &mut Tx, op: WriteOp) -> Result<Answer, StoreError> {
-    execute(tx, "SAVEPOINT mfund_write").await?;
-    let result = op.run(tx).await;
-    if result.is_err() {
-        execute(tx, "ROLLBACK TO SAVEPOINT mfund_write").await?;
-    }
-    execute(tx, "RELEASE SAVEPOINT mfund_write").await?;
-    Ok(result)
-}
-
+/// Runs transaction control statements (several, separated by `;`): PostgreSQL takes several
+/// only as a simple query, without parameters.
 async fn execute(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {
     dispatch!(Tx, tx, |t| {
-        sqlx::query(sql).execute(&mut **t).await?;
+        sqlx::Executor::execute(&mut **t, sql).await?;
     });
     Ok(())
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # API load benchmark on loopback, bounded in time: balance reads, and full
-# apply → approve → advance cycles, against `mfund serve` on SQLite and on PostgreSQL.
+# apply → approve → advance cycles, against `mfund serve` on SQLite and on PostgreSQL; then the
+# same cycles in-process through the store, without HTTP.
 #
 #   benches/load.sh [SECONDS]        default 10 s per measurement
 #
@@ -46,6 +47,8 @@ run() {
   "$load" "127.0.0.1:$port" balance "$unit" "$clerk" 32 "$seconds"
   "$load" "127.0.0.1:$port" cycle E00001 "$building" "$clerk" "$office_token" 16 "$seconds"
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
+  # The same cycle in-process, without HTTP: how much of it is the database writer's.
+  "$load" "$url" store-cycle E00001 "$building" "$office" 16 "$seconds"
 }
 
 run sqlite "sqlite://$work/load.db"

@@ -3,10 +3,12 @@
 //!
 //!   load ADDR balance UNIT_ID TOKEN CONNECTIONS SECONDS
 //!   load ADDR cycle ESTATE BUILDING CLERK_TOKEN OFFICE_TOKEN CONNECTIONS SECONDS
+//!   load DB_URL store-cycle ESTATE BUILDING STREET_OFFICE TASKS SECONDS
 //!
 //! `balance` reads one unit's balance; `cycle` applies for a green-channel drawdown, approves it
-//! and advances half of it (three requests, timed as one cycle). Prints operations per second
-//! and the p50 / p99 latency of one operation.
+//! and advances half of it (three requests, timed as one cycle). `store-cycle` runs the same
+//! cycle in-process against the database, without HTTP: the store's own share of the cost.
+//! Prints operations per second and the p50 / p99 latency of one operation.
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +61,31 @@ impl Connection {
     }
 }
 
+/// apply → approve → advance through the store, as `cycle` does over HTTP; a refusal panics.
+async fn store_cycle(store: &ledger_store::Store, id: &str, args: &[String]) {
+    use ledger_core::drawdown::{Category, Route};
+    use ledger_core::{Date, Money};
+    use ledger_store::{Actor, Application, ScopeRequest};
+    let day = Date::parse("2026-11-20").expect("a date");
+    let clerk = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
+    let office = Actor { name: args[5].clone(), role: "street_office".into(), ..clerk.clone() };
+    let application = Application {
+        drawdown_id: id.to_owned(),
+        estate_id: args[3].clone(),
+        scope: ScopeRequest::Building(args[4].clone()),
+        category: Category::parse("elevator").expect("a category"),
+        route: Route::GreenChannel,
+        estimate: Money::from_fen(10_000),
+        contractor: "C1".into(),
+        description: String::new(),
+        applicant: "clerk".into(),
+        submitted_on: day,
+    };
+    store.apply_drawdown(&application, &clerk).await.expect("apply");
+    store.decide_drawdown(id, true, &office).await.expect("approve");
+    store.advance_drawdown(id, Money::from_fen(5_000), &clerk).await.expect("advance");
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -74,9 +101,28 @@ async fn main() {
     let (connections, seconds): (usize, u64) =
         (args[args.len() - 2].parse().unwrap(), args[args.len() - 1].parse().unwrap());
     let deadline = Instant::now() + Duration::from_secs(seconds);
+    let store = match mode.as_str() {
+        "store-cycle" => Some(ledger_store::Store::connect(&addr).await.expect("open the database")),
+        _ => None,
+    };
     let mut workers = Vec::new();
     for worker in 0..connections {
         let (addr, mode, args) = (addr.clone(), mode.clone(), args.clone());
+        if let Some(store) = store.clone() {
+            workers.push(tokio::spawn(async move {
+                let mut latencies_us = Vec::new();
+                for n in 0..MAX_OPS_PER_CONNECTION {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let start = Instant::now();
+                    store_cycle(&store, &format!("S{worker}-{n}-{}", std::process::id()), &args).await;
+                    latencies_us.push(start.elapsed().as_micros() as u64);
+                }
+                (latencies_us, 0)
+            }));
+            continue;
+        }
         workers.push(tokio::spawn(async move {
             let mut conn = Connection::open(&addr).await;
             let mut latencies_us = Vec::new();

@@ -270,6 +270,17 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
     let (status, body) = call(&second, "GET", "/balances/city", Some("clerk"), None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
     assert_eq!(call(&second, "GET", "/balances/city", Some("auditor"), None, None).await.0, StatusCode::OK);
+    let listed = mfund(&a.db.url, &["user", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let revoked: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["revoked"] == true)
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked, ["clerk"]);
+    assert!(!listed.to_string().contains("token"), "a listing never shows tokens");
     let unknown = mfund(&a.db.url, &["user", "revoke", "--name", "nobody"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("user `nobody`"), "{}", stderr(&unknown));

@@ -73,7 +73,7 @@ pub enum Command {
         holidays: Vec<Date>,
     },
     /// API users: `mfund user add --name N --role ROLE [--scope ID]` prints the new token once;
-    /// `mfund user revoke --name N` withdraws it.
+    /// `mfund user revoke --name N` withdraws it; `mfund user list` shows who exists.
     User {
         #[command(subcommand)]
         verb: UserVerb,
@@ -111,6 +111,8 @@ pub enum UserVerb {
         #[arg(long)]
         name: String,
     },
+    /// List users: name, role, scope and whether the token was revoked (never the token).
+    List,
 }
 
 #[derive(Debug, Args)]

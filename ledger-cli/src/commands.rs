@@ -60,6 +60,22 @@ async fn user(db: &str, verb: crate::args::UserVerb, json: bool) -> anyhow::Resu
             }
             return Ok(Outcome::Clean);
         }
+        crate::args::UserVerb::List => {
+            let users = open(db).await?.users().await?;
+            if json {
+                let listed: Vec<_> = users
+                    .iter()
+                    .map(|(u, revoked)| serde_json::json!({ "name": u.name, "role": u.role, "scope": u.scope, "revoked": revoked }))
+                    .collect();
+                print_json(&listed)?;
+            } else {
+                for (u, revoked) in &users {
+                    let scope = if u.scope.is_empty() { String::new() } else { format!(" for {}", u.scope) };
+                    println!("{} ({}{scope}){}", u.name, u.role, if *revoked { " — revoked" } else { "" });
+                }
+            }
+            return Ok(Outcome::Clean);
+        }
     };
     if matches!(role.as_str(), "street_office" | "property_company") && scope.is_empty() {
         bail!(

@@ -65,6 +65,14 @@ impl Store {
         Ok(())
     }
 
+    /// Every user, by name, with whether its token was revoked.
+    pub async fn users(&self) -> Result<Vec<(User, bool)>, StoreError> {
+        let rows: Vec<(String, String, String, bool)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as("SELECT name, role, scope, revoked FROM users ORDER BY name").fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(|(name, role, scope, revoked)| (User { name, role, scope }, revoked)).collect())
+    }
+
     /// The answer first given to `user`'s request with this Idempotency-Key, if any.
     pub async fn idempotent_answer(&self, user: &str, key: &str) -> Result<Option<(u16, String)>, StoreError> {
         let row: Option<(i64, String)> = dispatch!(Pool, &self.pool, |p| {

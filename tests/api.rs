@@ -251,14 +251,28 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
 
     // A second server on the same database, trusting no cached user.
     let second = app(AppState::new(a.db.store().await, Default::default()).with_user_ttl(std::time::Duration::ZERO));
-    let other_body = json!({ "drawdown_id": "K9", "estate_id": "E00001", "building_id": a.building, "category": "elevator",
-                             "estimate": "1", "contractor": "X", "green_channel": true });
-    assert_eq!(call(&second, "POST", "/drawdowns", Some("clerk"), Some(other_body), Some("k-apply")).await, first);
+    // A retry of the same request gets the first answer (`changed: true`, 201), not a second
+    // run's "already filed" (200).
+    let retried =
+        call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K1", &a.building)), Some("k-apply")).await;
+    assert_eq!(retried, first);
     // A refusal is kept as the key's answer too, even once the request would now succeed.
     let approved = call(&second, "POST", "/drawdowns/K1/approve", Some("office"), Some(json!({})), None).await;
     assert_eq!(approved.0, StatusCode::OK, "{}", approved.1);
     assert_eq!(call(&second, "POST", "/drawdowns/K1/advance", Some("clerk"), early, Some("k-early")).await, refused);
-    assert_eq!(call(&second, "GET", "/drawdowns/K9", Some("clerk"), None, None).await.0, StatusCode::NOT_FOUND);
+    // The same key for another request is refused rather than answered with the first one.
+    let (status, body) =
+        call(&second, "POST", "/drawdowns/K1/advance", Some("clerk"), Some(json!({"amount": "50"})), Some("k-apply"))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("first used for another request"), "{body}");
+    let long = "k".repeat(256);
+    let (status, body) =
+        call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K4", &a.building)), Some(&long)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")));
+    // An empty building id is no building, not the whole estate.
+    let (status, body) = call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K5", "")), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
     // Keys are per user: another user's same key is a new request.
     let company =
         call(&second, "POST", "/drawdowns", Some("company"), Some(green("K3", &a.building)), Some("k-apply")).await;

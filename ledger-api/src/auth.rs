@@ -10,7 +10,12 @@ use crate::AppState;
 
 /// The SHA-256 (hex) under which a token is stored.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    token_hash_bytes(token.as_bytes())
+}
+
+/// SHA-256 (hex) of any bytes: a token, or an uploaded file named in an idempotency record.
+pub(crate) fn token_hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The authenticated caller of a request.

@@ -59,7 +59,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotWritten(why) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_written",
-                format!("nothing was written ({why}); sending the same request again is safe"),
+                format!("the write may not have been committed ({why}); sending the same request again is safe"),
             ),
             other => {
                 eprintln!("mfund api: internal error: {other}");

@@ -34,8 +34,8 @@ const MAX_CACHED: usize = 100_000;
 /// stops working within this time on every server.
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// First answers (status, body) by (user, idempotency key): a cache of the database's.
-type Answers = HashMap<(String, String), (u16, String)>;
+/// First answers by (user, idempotency key): a cache of the database's.
+type Answers = HashMap<(String, String), ledger_store::KeptAnswer>;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -73,6 +73,9 @@ impl AppState {
                 return Ok(Some(user.clone()));
             }
         }
+        // Timed from before the query: a revocation committed meanwhile is trusted no longer
+        // than the TTL.
+        let asked = Instant::now();
         let user = self.store.user_by_token_hash(token_hash).await?;
         let mut users = self.users.write().expect("users lock");
         match &user {
@@ -80,7 +83,7 @@ impl AppState {
                 if users.len() >= MAX_CACHED {
                     users.clear();
                 }
-                users.insert(token_hash.to_owned(), (user.clone(), Instant::now()));
+                users.insert(token_hash.to_owned(), (user.clone(), asked));
             }
             None => {
                 users.remove(token_hash);
@@ -89,7 +92,7 @@ impl AppState {
         Ok(user)
     }
 
-    async fn remembered(&self, user: &str, key: &str) -> Result<Option<(u16, String)>, ApiError> {
+    async fn remembered(&self, user: &str, key: &str) -> Result<Option<ledger_store::KeptAnswer>, ApiError> {
         let cached = self.answers.lock().expect("answers lock").get(&(user.to_owned(), key.to_owned())).cloned();
         match cached {
             Some(answer) => Ok(Some(answer)),
@@ -99,8 +102,13 @@ impl AppState {
 
     /// Keeps the first answer for the key (in the database, so every server and a restarted
     /// one give it again) and returns whichever answer was kept first.
-    async fn remember(&self, user: &str, key: &str, answer: (u16, String)) -> Result<(u16, String), ApiError> {
-        let kept = self.store.keep_idempotent_answer(user, key, answer.0, &answer.1).await?;
+    async fn remember(
+        &self,
+        user: &str,
+        key: &str,
+        answer: ledger_store::KeptAnswer,
+    ) -> Result<ledger_store::KeptAnswer, ApiError> {
+        let kept = self.store.keep_idempotent_answer(user, key, &answer).await?;
         let mut answers = self.answers.lock().expect("answers lock");
         if answers.len() >= MAX_CACHED {
             answers.clear();

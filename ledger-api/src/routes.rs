@@ -66,19 +66,39 @@ fn today() -> Date {
     Date::from_days_since_epoch((secs / 86_400) as i32)
 }
 
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
 /// Runs a write once per `Idempotency-Key` (per user): a repeated key gets the first answer.
-async fn idempotent<F>(state: &AppState, caller: &Caller, headers: &HeaderMap, work: F) -> ApiResult
+/// `request` says what was asked (endpoint and content); the same key for another request is
+/// refused, so that a reused key cannot silently swallow a different write.
+async fn idempotent<F>(state: &AppState, caller: &Caller, headers: &HeaderMap, request: String, work: F) -> ApiResult
 where
     F: std::future::Future<Output = ApiResult>,
 {
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_owned));
+    let key = match key {
+        None => None,
+        Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => Some(key),
+        Some(_) => {
+            return Err(ApiError::invalid(format!(
+                "header `Idempotency-Key`: expected 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+            )))
+        }
+    };
     let answer = |(status, body): (u16, String)| {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
         (status, [("content-type", "application/json")], body).into_response()
     };
     if let Some(key) = &key {
         if let Some(first) = state.remembered(&caller.0.name, key).await? {
-            return Ok(answer(first));
+            if first.request != request {
+                return Err(ApiError::invalid(format!(
+                    "header `Idempotency-Key`: `{key}` was first used for another request ({}); use a new key",
+                    first.request
+                )));
+            }
+            return Ok(answer((first.status, first.body)));
         }
     }
     // A refusal is an answer too and the same key gets it again; a server error is not kept,
@@ -90,7 +110,15 @@ where
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let text = String::from_utf8_lossy(&body).into_owned();
-    Ok(answer(state.remember(&caller.0.name, &key, (status.as_u16(), text)).await?))
+    let first = ledger_store::KeptAnswer { request, status: status.as_u16(), body: text };
+    match state.remember(&caller.0.name, &key, first.clone()).await {
+        Ok(kept) => Ok(answer((kept.status, kept.body))),
+        // The write itself is done: answer it even if the answer could not be kept.
+        Err(error) => {
+            eprintln!("mfund api: could not keep the answer to Idempotency-Key `{key}`: {}", error.message);
+            Ok(answer((first.status, first.body)))
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The server and its database answer")))]
@@ -150,7 +178,8 @@ pub async fn import_journal(
 ) -> ApiResult {
     caller.require(&["clerk"], "importing a journal")?;
     let journal = bytes(payload)?.to_vec();
-    idempotent(&state, &caller, &headers, async {
+    let request = format!("POST /journal of SHA-256 {}", crate::auth::token_hash_bytes(&journal));
+    idempotent(&state, &caller, &headers, request, async {
         let outcome = state.store.import(RegistryFiles::default(), Some(journal), &|_, _| {}).await?;
         json(
             StatusCode::OK,
@@ -187,7 +216,7 @@ pub async fn reconcile(
     json(StatusCode::OK, &report)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ApplyRequest {
     drawdown_id: String,
     estate_id: String,
@@ -212,6 +241,7 @@ pub async fn apply(
 ) -> ApiResult {
     caller.require(&["clerk", "property_company"], "applying for a drawdown")?;
     let r = body(payload)?;
+    let request = format!("POST /drawdowns {r:?}");
     let category =
         field(Category::parse(&r.category), "category", "an emergency or normal category such as fire_pipe_network")?;
     let (_, company) = state
@@ -245,14 +275,14 @@ pub async fn apply(
         submitted_on: at,
     };
     let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: String::new() };
-    idempotent(&state, &caller, &headers, async {
+    idempotent(&state, &caller, &headers, request, async {
         let change = state.store.apply_drawdown(&application, &actor).await?;
         json(if change.changed { StatusCode::CREATED } else { StatusCode::OK }, &change)
     })
     .await
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct TransitionRequest {
     #[serde(default)]
     reason: String,
@@ -287,7 +317,8 @@ pub async fn transition(
         Ok(Actor { name: street_office.clone(), ..actor.clone() })
     };
     let store = &state.store;
-    idempotent(&state, &caller, &headers, async {
+    let request = format!("POST /drawdowns/{id}/{action} {r:?}");
+    idempotent(&state, &caller, &headers, request, async {
         let change = match action.as_str() {
             "approve" => store.decide_drawdown(&id, true, &decider(&caller)?).await?,
             "reject" => {
@@ -345,7 +376,7 @@ pub async fn transition(
     .await
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VoteRequest {
     unit_id: String,
     vote: String,
@@ -363,7 +394,8 @@ pub async fn vote(
     let r = body(payload)?;
     let vote = field(Vote::parse(&r.vote), "vote", "yes, no or abstain")?;
     let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at: today(), reason: String::new() };
-    idempotent(&state, &caller, &headers, async {
+    let request = format!("POST /drawdowns/{id}/votes {r:?}");
+    idempotent(&state, &caller, &headers, request, async {
         json(StatusCode::OK, &state.store.vote_drawdown(&id, &r.unit_id, vote, &actor).await?)
     })
     .await

@@ -706,6 +706,13 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
     }
     // A building or the whole estate is resolved inside the database, with no unit list to
     // ship back and forth; a list of units is checked against the estate first.
+    if matches!(&app.scope, ScopeRequest::Building(b) if b.trim().is_empty()) {
+        // An empty building id would read as "any building" below and file the whole estate.
+        return Err(StoreError::Conflict(format!(
+            "the scope `{scope_text}` of estate `{}` names no building",
+            app.estate_id
+        )));
+    }
     let (listed, building) = match &app.scope {
         ScopeRequest::Units(units) => (Some(listed_units(tx, &app.estate_id, units).await?), ""),
         ScopeRequest::Building(b) => (None, b.as_str()),

@@ -29,7 +29,7 @@ pub use drawdown::{
 };
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
-pub use users::{User, ROLES};
+pub use users::{KeptAnswer, User, ROLES};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is
 /// compiled once per engine.
@@ -97,7 +97,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
-    /// A write queued with others was not committed because their shared transaction failed.
+    /// A write's transaction failed (or its commit could not be confirmed); repeating the
+    /// write is safe, since every write finds work already done and changes nothing.
     #[error("not written: {0}")]
     NotWritten(String),
 }

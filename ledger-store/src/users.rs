@@ -13,6 +13,15 @@ pub struct User {
     pub scope: String,
 }
 
+/// The first answer to a request sent with an Idempotency-Key, and what that request was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnswer {
+    /// Endpoint and content of the request, to refuse the same key for another request.
+    pub request: String,
+    pub status: u16,
+    pub body: String,
+}
+
 pub const ROLES: [&str; 5] = ["clerk", "street_office", "property_company", "auditor", "admin"];
 
 impl Store {
@@ -74,15 +83,19 @@ impl Store {
     }
 
     /// The answer first given to `user`'s request with this Idempotency-Key, if any.
-    pub async fn idempotent_answer(&self, user: &str, key: &str) -> Result<Option<(u16, String)>, StoreError> {
-        let row: Option<(i64, String)> = dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_as("SELECT status, body FROM idempotency_answers WHERE user_name = $1 AND key = $2")
+    pub async fn idempotent_answer(&self, user: &str, key: &str) -> Result<Option<KeptAnswer>, StoreError> {
+        let row: Option<(String, i64, String)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as("SELECT request, status, body FROM idempotency_answers WHERE user_name = $1 AND key = $2")
                 .bind(user)
                 .bind(key)
                 .fetch_optional(p)
                 .await?
         });
-        Ok(row.map(|(status, body)| (u16::try_from(status).unwrap_or(500), body)))
+        Ok(row.map(|(request, status, body)| KeptAnswer {
+            request,
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        }))
     }
 
     /// Keeps an answer for `user`'s Idempotency-Key unless one is already kept, and returns
@@ -91,18 +104,18 @@ impl Store {
         &self,
         user: &str,
         key: &str,
-        status: u16,
-        body: &str,
-    ) -> Result<(u16, String), StoreError> {
+        answer: &KeptAnswer,
+    ) -> Result<KeptAnswer, StoreError> {
         dispatch!(Pool, &self.pool, |p| {
             sqlx::query(
-                "INSERT INTO idempotency_answers (user_name, key, status, body) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO idempotency_answers (user_name, key, request, status, body) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (user_name, key) DO NOTHING",
             )
             .bind(user)
             .bind(key)
-            .bind(i64::from(status))
-            .bind(body)
+            .bind(answer.request.as_str())
+            .bind(i64::from(answer.status))
+            .bind(answer.body.as_str())
             .execute(p)
             .await?;
         });

@@ -116,7 +116,7 @@ impl Store {
             // Alone in its batch, a write needs no savepoint: a refusal rolls everything back.
             let Job { op, done, .. } = jobs.into_iter().next().expect("one job");
             let result = match op.run(&mut tx).await {
-                Ok(change) => tx.commit().await.map(|()| change),
+                Ok(change) => tx.commit().await.map(|()| change).map_err(|e| StoreError::NotWritten(e.to_string())),
                 Err(error) => Err(error),
             };
             let _ = done.send(result);

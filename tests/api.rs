@@ -273,6 +273,22 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
     // An empty building id is no building, not the whole estate.
     let (status, body) = call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K5", "")), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
+    // Past the retention an answer is forgotten and its key is new again.
+    let aged =
+        crate::import::raw_sql(&a.db, "UPDATE idempotency_answers SET kept_at = kept_at - 86401 WHERE key = 'k-early'")
+            .await
+            .unwrap();
+    assert_eq!(aged, 1);
+    let third = app(AppState::new(a.db.store().await, Default::default()));
+    let (status, body) =
+        call(&third, "POST", "/drawdowns/K1/advance", Some("clerk"), Some(json!({"amount": "100"})), Some("k-early"))
+            .await;
+    assert_eq!((status, body["changed"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    crate::import::raw_sql(&a.db, "UPDATE idempotency_answers SET kept_at = kept_at - 86401 WHERE key = 'k-apply'")
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert_eq!(a.db.store().await.forget_idempotent_answers(now - 86400).await.unwrap(), 1, "k-apply forgotten");
     // Keys are per user: another user's same key is a new request.
     let company =
         call(&second, "POST", "/drawdowns", Some("company"), Some(green("K3", &a.building)), Some("k-apply")).await;

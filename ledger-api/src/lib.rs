@@ -33,6 +33,20 @@ const MAX_CACHED: usize = 100_000;
 /// How long a looked-up user is trusted before the database is asked again: a revoked token
 /// stops working within this time on every server.
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long the first answer to an `Idempotency-Key` is kept: past it the key is new again.
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// How often `serve` forgets answers older than the retention.
+const FORGET_EVERY: Duration = Duration::from_secs(3600);
+
+/// Seconds since 1970 now.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The oldest moment whose idempotency answers still count.
+fn answers_since() -> i64 {
+    unix_now() - IDEMPOTENCY_RETENTION.as_secs() as i64
+}
 
 /// First answers by (user, idempotency key): a cache of the database's.
 type Answers = HashMap<(String, String), ledger_store::KeptAnswer>;
@@ -93,10 +107,11 @@ impl AppState {
     }
 
     async fn remembered(&self, user: &str, key: &str) -> Result<Option<ledger_store::KeptAnswer>, ApiError> {
+        let since = answers_since();
         let cached = self.answers.lock().expect("answers lock").get(&(user.to_owned(), key.to_owned())).cloned();
         match cached {
-            Some(answer) => Ok(Some(answer)),
-            None => Ok(self.store.idempotent_answer(user, key).await?),
+            Some(answer) if answer.kept_at >= since => Ok(Some(answer)),
+            _ => Ok(self.store.idempotent_answer(user, key, since).await?),
         }
     }
 
@@ -108,7 +123,7 @@ impl AppState {
         key: &str,
         answer: ledger_store::KeptAnswer,
     ) -> Result<ledger_store::KeptAnswer, ApiError> {
-        let kept = self.store.keep_idempotent_answer(user, key, &answer).await?;
+        let kept = self.store.keep_idempotent_answer(user, key, &answer, answers_since()).await?;
         let mut answers = self.answers.lock().expect("answers lock");
         if answers.len() >= MAX_CACHED {
             answers.clear();
@@ -160,5 +175,16 @@ struct ApiDoc;
 /// Serves [`app`] on `addr` until the process ends.
 pub async fn serve(addr: &str, state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Idempotency answers past their retention are forgotten hourly, so the table stays bounded.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = store.forget_idempotent_answers(answers_since()).await {
+                eprintln!("mfund api: could not forget old idempotency answers: {error}");
+            }
+        }
+    });
     axum::serve(listener, app(state)).await
 }

@@ -110,7 +110,7 @@ where
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let text = String::from_utf8_lossy(&body).into_owned();
-    let first = ledger_store::KeptAnswer { request, status: status.as_u16(), body: text };
+    let first = ledger_store::KeptAnswer { request, status: status.as_u16(), body: text, kept_at: crate::unix_now() };
     match state.remember(&caller.0.name, &key, first.clone()).await {
         Ok(kept) => Ok(answer((kept.status, kept.body))),
         // The write itself is done: answer it even if the answer could not be kept.

@@ -20,6 +20,8 @@ pub struct KeptAnswer {
     pub request: String,
     pub status: u16,
     pub body: String,
+    /// When it was kept, in seconds since 1970.
+    pub kept_at: i64,
 }
 
 pub const ROLES: [&str; 5] = ["clerk", "street_office", "property_company", "auditor", "admin"];
@@ -82,45 +84,74 @@ impl Store {
         Ok(rows.into_iter().map(|(name, role, scope, revoked)| (User { name, role, scope }, revoked)).collect())
     }
 
-    /// The answer first given to `user`'s request with this Idempotency-Key, if any.
-    pub async fn idempotent_answer(&self, user: &str, key: &str) -> Result<Option<KeptAnswer>, StoreError> {
-        let row: Option<(String, i64, String)> = dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_as("SELECT request, status, body FROM idempotency_answers WHERE user_name = $1 AND key = $2")
-                .bind(user)
-                .bind(key)
-                .fetch_optional(p)
-                .await?
+    /// The answer first given to `user`'s request with this Idempotency-Key, if it was kept
+    /// at or after `kept_since` (seconds since 1970).
+    pub async fn idempotent_answer(
+        &self,
+        user: &str,
+        key: &str,
+        kept_since: i64,
+    ) -> Result<Option<KeptAnswer>, StoreError> {
+        let row: Option<(String, i64, String, i64)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(
+                "SELECT request, status, body, kept_at FROM idempotency_answers \
+                 WHERE user_name = $1 AND key = $2 AND kept_at >= $3",
+            )
+            .bind(user)
+            .bind(key)
+            .bind(kept_since)
+            .fetch_optional(p)
+            .await?
         });
-        Ok(row.map(|(request, status, body)| KeptAnswer {
+        Ok(row.map(|(request, status, body, kept_at)| KeptAnswer {
             request,
             status: u16::try_from(status).unwrap_or(500),
             body,
+            kept_at,
         }))
     }
 
-    /// Keeps an answer for `user`'s Idempotency-Key unless one is already kept, and returns
-    /// the one kept: of two requests racing with the same key, both get the first answer.
+    /// Keeps an answer for `user`'s Idempotency-Key unless one kept since `kept_since` exists
+    /// (an older one is replaced), and returns the one kept: of two requests racing with the
+    /// same key, both get the first answer.
     pub async fn keep_idempotent_answer(
         &self,
         user: &str,
         key: &str,
         answer: &KeptAnswer,
+        kept_since: i64,
     ) -> Result<KeptAnswer, StoreError> {
         dispatch!(Pool, &self.pool, |p| {
             sqlx::query(
-                "INSERT INTO idempotency_answers (user_name, key, request, status, body) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (user_name, key) DO NOTHING",
+                "INSERT INTO idempotency_answers (user_name, key, request, status, body, kept_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name, key) DO UPDATE SET \
+                 request = excluded.request, status = excluded.status, body = excluded.body, kept_at = excluded.kept_at \
+                 WHERE idempotency_answers.kept_at < $7",
             )
             .bind(user)
             .bind(key)
             .bind(answer.request.as_str())
             .bind(i64::from(answer.status))
             .bind(answer.body.as_str())
+            .bind(answer.kept_at)
+            .bind(kept_since)
             .execute(p)
             .await?;
         });
-        let kept = self.idempotent_answer(user, key).await?;
+        let kept = self.idempotent_answer(user, key, kept_since).await?;
         kept.ok_or_else(|| StoreError::Corrupt(format!("idempotency answer `{key}` of `{user}` vanished")))
+    }
+
+    /// Forgets the idempotency answers kept before `kept_before` (seconds since 1970); returns
+    /// how many.
+    pub async fn forget_idempotent_answers(&self, kept_before: i64) -> Result<u64, StoreError> {
+        Ok(dispatch!(Pool, &self.pool, |p| {
+            sqlx::query("DELETE FROM idempotency_answers WHERE kept_at < $1")
+                .bind(kept_before)
+                .execute(p)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// The street office and property company of an estate, for scope checks.

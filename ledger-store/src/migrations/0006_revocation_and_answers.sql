@@ -11,5 +11,7 @@ CREATE TABLE idempotency_answers (
     request   TEXT NOT NULL,
     status    BIGINT NOT NULL,
     body      TEXT NOT NULL,
+    -- Seconds since 1970: answers are kept for a retention period, then forgotten.
+    kept_at   BIGINT NOT NULL,
     PRIMARY KEY (user_name, key)
 );

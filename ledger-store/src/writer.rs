@@ -188,3 +188,42 @@ fn answer_all(senders: impl IntoIterator<Item = oneshot::Sender<Answer>>, messag
         let _ = done.send(Err(StoreError::NotWritten(message.to_owned())));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ledger_core::drawdown::{Category, Route};
+    use ledger_core::{Date, Money};
+
+    use crate::{Actor, Application, ScopeRequest, Store};
+
+    /// A caller that gives up while waiting for the write lock takes its write back out of the
+    /// queue: no later batch carries it out behind its back.
+    #[tokio::test]
+    async fn a_write_given_up_before_its_batch_is_never_carried_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let day = Date::parse("2026-11-20").unwrap();
+        let actor = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
+        let application = Application {
+            drawdown_id: "GONE".into(),
+            estate_id: "E1".into(),
+            scope: ScopeRequest::Estate,
+            category: Category::parse("elevator").unwrap(),
+            route: Route::GreenChannel,
+            estimate: Money::from_fen(100),
+            contractor: "C".into(),
+            description: String::new(),
+            applicant: "clerk".into(),
+            submitted_on: day,
+        };
+        let held = store.writers.clone().lock_owned().await;
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(50), store.apply_drawdown(&application, &actor));
+        assert!(waited.await.is_err(), "the write cannot finish while the lock is held");
+        assert_eq!(store.queue.jobs.lock().unwrap().len(), 0, "the abandoned write left the queue");
+        drop(held);
+        // The writer goes on: the next write gets its own answer, not the abandoned one's.
+        let next = store.cancel_drawdown("NOTHING", &actor).await;
+        assert!(matches!(next, Err(crate::StoreError::NotFound(_))), "{next:?}");
+    }
+}

@@ -270,6 +270,17 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
     let (status, body) =
         call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K4", &a.building)), Some(&long)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")));
+    // An id is a SPEC id with room for its payment entries: never markup for the page.
+    let (status, body) = call(
+        &second,
+        "POST",
+        "/drawdowns",
+        Some("clerk"),
+        Some(green("<img src=x onerror=alert(1)>", &a.building)),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rule_violation")), "{body}");
     // An empty building id is no building, not the whole estate.
     let (status, body) = call(&second, "POST", "/drawdowns", Some("clerk"), Some(green("K5", "")), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");

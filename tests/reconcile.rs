@@ -16,7 +16,16 @@ fn faulty_city(units: usize, seed: u64) -> (tempfile::TempDir, std::path::PathBu
 }
 
 fn ids(list: &Value, field: &str) -> Vec<String> {
-    list.as_array().unwrap().iter().map(|item| item[field].as_str().unwrap().to_owned()).collect()
+    list.as_array().unwrap().iter().map(|item| text(item, field)).collect()
+}
+
+/// Two fields of every object in `list`, as pairs.
+fn pairs(list: &Value, first: &str, second: &str) -> Vec<(String, String)> {
+    list.as_array().unwrap().iter().map(|item| (text(item, first), text(item, second))).collect()
+}
+
+fn text(item: &Value, field: &str) -> String {
+    item[field].as_str().unwrap().to_owned()
 }
 
 fn strings(list: &Value) -> Vec<String> {
@@ -36,32 +45,14 @@ fn planted_faults_are_found_exactly() {
         let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
         let truth: Value = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
         assert_eq!(ids(&report["unbalanced_entries"], "entry_id"), strings(&truth["unbalanced_entries"]));
-        let invalid: Vec<(String, String)> = report["invalid_postings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p["entry_id"].as_str().unwrap().into(), p["account"].as_str().unwrap().into()))
-            .collect();
-        let planted: Vec<(String, String)> = truth["invalid_postings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p["entry_id"].as_str().unwrap().into(), p["account"].as_str().unwrap().into()))
-            .collect();
-        assert_eq!(invalid, planted);
-        let mismatches: Vec<(String, String)> = report["unit_mismatches"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| (m["unit_id"].as_str().unwrap().into(), m["difference"].as_str().unwrap().into()))
-            .collect();
-        let planted: Vec<(String, String)> = truth["unit_mismatches"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| (m["unit_id"].as_str().unwrap().into(), m["difference"].as_str().unwrap().into()))
-            .collect();
-        assert_eq!(mismatches, planted);
+        assert_eq!(
+            pairs(&report["invalid_postings"], "entry_id", "account"),
+            pairs(&truth["invalid_postings"], "entry_id", "account")
+        );
+        assert_eq!(
+            pairs(&report["unit_mismatches"], "unit_id", "difference"),
+            pairs(&truth["unit_mismatches"], "unit_id", "difference")
+        );
         assert_eq!(ids(&report["units_missing_in_bank"], "unit_id"), strings(&truth["units_missing_in_bank"]));
         assert_eq!(ids(&report["units_unknown_to_registry"], "unit_id"), strings(&truth["units_unknown_to_registry"]));
         let bank = &report["bank_reconciliation"];

@@ -126,6 +126,22 @@ pub enum DrawdownError {
     Apportion(#[from] ApportionError),
     #[error("amount must be positive, found {0}")]
     NotPositive(Money),
+    #[error("drawdown id `{0}`: expected 1 to {MAX_DRAWDOWN_ID_LEN} of A-Z a-z 0-9 . _ : -")]
+    BadId(String),
+}
+
+/// The longest drawdown id: its payment entries are `DD-{id}-advance`, which must still be a
+/// SPEC id of at most 64 characters.
+pub const MAX_DRAWDOWN_ID_LEN: usize = crate::account::MAX_ID_LEN - "DD--advance".len();
+
+/// A drawdown id follows the SPEC's id rule with room for its payment entries' prefix and
+/// suffix (and so never carries markup into a page).
+pub fn check_drawdown_id(id: &str) -> Result<(), DrawdownError> {
+    if crate::account::is_valid_id(id) && id.len() <= MAX_DRAWDOWN_ID_LEN {
+        Ok(())
+    } else {
+        Err(DrawdownError::BadId(id.to_owned()))
+    }
 }
 
 fn list_shortfalls(shortfalls: &[Shortfall]) -> String {

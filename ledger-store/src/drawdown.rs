@@ -10,9 +10,9 @@ use std::pin::Pin;
 use ledger_core::apportion::{apportion, ShareBasis};
 use ledger_core::audit::StoredEntry;
 use ledger_core::drawdown::{
-    already_done, check_advance, check_final_cost, check_revision, check_route, check_street_office, decision_due,
-    is_overdue, next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route, Shortfall,
-    State, Tally, Vote,
+    already_done, check_advance, check_drawdown_id, check_final_cost, check_revision, check_route, check_street_office,
+    decision_due, is_overdue, next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route,
+    Shortfall, State, Tally, Vote,
 };
 use ledger_core::import::NewEntry;
 use ledger_core::registry::FloorArea;
@@ -20,7 +20,7 @@ use ledger_core::{Account, Date, Entry, EntryKind, Money, Posting};
 use serde::Serialize;
 
 use crate::import::append_entries;
-use crate::{dispatch, Pool, Store, StoreError, Tx};
+use crate::{dispatch, Store, StoreError, Tx};
 
 /// Which units benefit from a repair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -517,13 +517,6 @@ impl Store {
         }
         Ok(views)
     }
-
-    async fn begin_read(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
 }
 
 fn describe_tally(t: &Tally) -> String {
@@ -685,7 +678,13 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
         ScopeRequest::Building(b) => format!("building:{b}"),
         ScopeRequest::Units(units) => format!("units:{}", units.join(",")),
     };
-    if let Ok(existing) = load(tx, &app.drawdown_id).await {
+    check_drawdown_id(&app.drawdown_id)?;
+    let existing = match load(tx, &app.drawdown_id).await {
+        Ok(existing) => Some(existing),
+        Err(StoreError::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    if let Some(existing) = existing {
         let same = existing.estate_id == app.estate_id
             && existing.scope == scope_text
             && existing.category == app.category.as_str()

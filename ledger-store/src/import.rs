@@ -172,15 +172,7 @@ impl Store {
         // Writers of this process queue here first: SQLite's own busy handler would make them
         // sleep and retry, which gave seconds of tail latency under concurrent requests.
         let queued = self.writers.clone().lock_owned().await;
-        let tx = match &self.write_pool {
-            // IMMEDIATE takes SQLite's write lock now, so the chain head cannot move under us.
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(LOCK_LEDGER).execute(&mut *tx).await?;
-                Tx::Postgres(tx)
-            }
-        };
+        let tx = self.begin_locked().await?;
         Ok(WriteTx { tx, _queued: queued })
     }
 }

@@ -176,6 +176,28 @@ impl Store {
         }
     }
 
+    /// A read transaction on the readers' pool: one consistent view across several queries.
+    pub(crate) async fn begin_read(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A write transaction on the writers' connection that holds the ledger's write lock in the
+    /// database too (for writers in other processes). The caller holds `writers`.
+    pub(crate) async fn begin_locked(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.write_pool {
+            // IMMEDIATE takes SQLite's write lock now, so the chain head cannot move under us.
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(import::LOCK_LEDGER).execute(&mut *tx).await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
     pub async fn close(&self) {
         dispatch!(Pool, &self.write_pool, |p| p.close().await);
         dispatch!(Pool, &self.pool, |p| p.close().await)

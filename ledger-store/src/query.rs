@@ -10,7 +10,7 @@ use ledger_core::registry::{Building, Estate, FloorArea, Unit, UnitUse};
 use ledger_core::{Date, EntryKind, Money};
 use serde::Serialize;
 
-use crate::{dispatch, Pool, Store, StoreError, Tx};
+use crate::{dispatch, Store, StoreError, Tx};
 
 /// Entries read per page while verifying, bounding memory on a city-sized ledger.
 const VERIFY_PAGE_ENTRIES: i64 = 20_000;
@@ -35,19 +35,29 @@ fn unit_from_row((unit_id, building_id, area, unit_use, owner): UnitRow) -> Resu
 
 /// Everything an import must be checked against, read inside the import's transaction.
 pub(crate) async fn load_state(tx: &mut Tx) -> Result<StoredState, StoreError> {
-    let (estates, buildings, units, hashes): (Vec<EstateRow>, Vec<BuildingRow>, Vec<UnitRow>, Vec<(String, Vec<u8>)>) =
-        dispatch!(Tx, tx, |t| (
-            sqlx::query_as("SELECT estate_id, name, district, street_office, property_company FROM estates")
-                .fetch_all(&mut **t)
-                .await?,
-            sqlx::query_as("SELECT building_id, estate_id, name, floors, has_elevator FROM buildings")
-                .fetch_all(&mut **t)
-                .await?,
-            sqlx::query_as("SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units")
-                .fetch_all(&mut **t)
-                .await?,
-            sqlx::query_as("SELECT entry_id, content_hash FROM entries").fetch_all(&mut **t).await?,
-        ));
+    let mut state = load_registry(tx).await?;
+    let hashes: Vec<(String, Vec<u8>)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as("SELECT entry_id, content_hash FROM entries").fetch_all(&mut **t).await?
+    });
+    state.entry_hashes =
+        hashes.into_iter().map(|(id, hash)| Ok((id, to_hash(hash)?))).collect::<Result<HashMap<_, _>, StoreError>>()?;
+    Ok(state)
+}
+
+/// The registry alone (estates, buildings, units), without the entries' hashes: what
+/// reconciliation needs.
+async fn load_registry(tx: &mut Tx) -> Result<StoredState, StoreError> {
+    let (estates, buildings, units): (Vec<EstateRow>, Vec<BuildingRow>, Vec<UnitRow>) = dispatch!(Tx, tx, |t| (
+        sqlx::query_as("SELECT estate_id, name, district, street_office, property_company FROM estates")
+            .fetch_all(&mut **t)
+            .await?,
+        sqlx::query_as("SELECT building_id, estate_id, name, floors, has_elevator FROM buildings")
+            .fetch_all(&mut **t)
+            .await?,
+        sqlx::query_as("SELECT unit_id, building_id, floor_area_centi_m2, unit_use, owner FROM units")
+            .fetch_all(&mut **t)
+            .await?,
+    ));
     let mut state = StoredState::default();
     for (estate_id, name, district, street_office, property_company) in estates {
         state.estates.insert(estate_id.clone(), Estate { estate_id, name, district, street_office, property_company });
@@ -61,8 +71,6 @@ pub(crate) async fn load_state(tx: &mut Tx) -> Result<StoredState, StoreError> {
         let unit = unit_from_row(row)?;
         state.units.insert(unit.unit_id.clone(), unit);
     }
-    state.entry_hashes =
-        hashes.into_iter().map(|(id, hash)| Ok((id, to_hash(hash)?))).collect::<Result<HashMap<_, _>, StoreError>>()?;
     Ok(state)
 }
 
@@ -299,11 +307,8 @@ impl Store {
         as_of: Option<Date>,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<(CityIndex, JournalFacts), StoreError> {
-        let mut tx = match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        };
-        let state = load_state(&mut tx).await?;
+        let mut tx = self.begin_read().await?;
+        let state = load_registry(&mut tx).await?;
         tx.commit().await?;
         fn sorted<T>(rows: HashMap<String, T>) -> Vec<Located<T>> {
             let mut rows: Vec<(String, T)> = rows.into_iter().collect();

@@ -108,7 +108,7 @@ impl Store {
     }
 
     async fn write_jobs(&self, jobs: Vec<Job>) {
-        let mut tx = match self.begin_batch().await {
+        let mut tx = match self.begin_locked().await {
             Ok(tx) => tx,
             Err(error) => return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
         };
@@ -158,19 +158,6 @@ impl Store {
             }
             Err(error) => answer_all(answers.into_iter().map(|(done, _)| done), &error.to_string()),
         }
-    }
-
-    /// A write transaction for a batch; holds the ledger's write lock in the database too, for
-    /// writers in other processes.
-    async fn begin_batch(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.write_pool {
-            crate::Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            crate::Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(crate::import::LOCK_LEDGER).execute(&mut *tx).await?;
-                Tx::Postgres(tx)
-            }
-        })
     }
 }
 

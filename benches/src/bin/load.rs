@@ -61,8 +61,38 @@ impl Connection {
     }
 }
 
-/// apply → approve → advance through the store, as `cycle` does over HTTP; a refusal panics.
-async fn store_cycle(store: &ledger_store::Store, id: &str, args: &[String]) {
+/// What a worker drives: a keep-alive HTTP connection, or the store in-process.
+enum Target {
+    Http(Connection),
+    Store(ledger_store::Store),
+}
+
+impl Target {
+    /// One timed operation of `mode` (`id` names a new drawdown); whether it succeeded.
+    async fn operate(&mut self, mode: &str, id: &str, args: &[String]) -> bool {
+        match self {
+            Target::Store(store) => store_cycle(store, id, args).await,
+            Target::Http(conn) if mode == "balance" => {
+                conn.call("GET", &format!("/api/v1/balances/units/{}", args[3]), &args[4], "").await == 200
+            }
+            Target::Http(conn) => {
+                let apply = format!(
+                    r#"{{"drawdown_id":"{id}","estate_id":"{}","building_id":"{}","category":"elevator","estimate":"100","contractor":"C1","green_channel":true}}"#,
+                    args[3], args[4]
+                );
+                conn.call("POST", "/api/v1/drawdowns", &args[5], &apply).await == 201
+                    && conn.call("POST", &format!("/api/v1/drawdowns/{id}/approve"), &args[6], "{}").await == 200
+                    && conn
+                        .call("POST", &format!("/api/v1/drawdowns/{id}/advance"), &args[5], r#"{"amount":"50"}"#)
+                        .await
+                        == 200
+            }
+        }
+    }
+}
+
+/// apply → approve → advance through the store, as `cycle` does over HTTP.
+async fn store_cycle(store: &ledger_store::Store, id: &str, args: &[String]) -> bool {
     use ledger_core::drawdown::{Category, Route};
     use ledger_core::{Date, Money};
     use ledger_store::{Actor, Application, ScopeRequest};
@@ -81,9 +111,9 @@ async fn store_cycle(store: &ledger_store::Store, id: &str, args: &[String]) {
         applicant: "clerk".into(),
         submitted_on: day,
     };
-    store.apply_drawdown(&application, &clerk).await.expect("apply");
-    store.decide_drawdown(id, true, &office).await.expect("approve");
-    store.advance_drawdown(id, Money::from_fen(5_000), &clerk).await.expect("advance");
+    store.apply_drawdown(&application, &clerk).await.is_ok_and(|c| c.changed)
+        && store.decide_drawdown(id, true, &office).await.is_ok_and(|c| c.changed)
+        && store.advance_drawdown(id, Money::from_fen(5_000), &clerk).await.is_ok_and(|c| c.changed)
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -107,24 +137,12 @@ async fn main() {
     };
     let mut workers = Vec::new();
     for worker in 0..connections {
-        let (addr, mode, args) = (addr.clone(), mode.clone(), args.clone());
-        if let Some(store) = store.clone() {
-            workers.push(tokio::spawn(async move {
-                let mut latencies_us = Vec::new();
-                for n in 0..MAX_OPS_PER_CONNECTION {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    let start = Instant::now();
-                    store_cycle(&store, &format!("S{worker}-{n}-{}", std::process::id()), &args).await;
-                    latencies_us.push(start.elapsed().as_micros() as u64);
-                }
-                (latencies_us, 0)
-            }));
-            continue;
-        }
+        let (addr, mode, args, store) = (addr.clone(), mode.clone(), args.clone(), store.clone());
         workers.push(tokio::spawn(async move {
-            let mut conn = Connection::open(&addr).await;
+            let mut target = match store {
+                Some(store) => Target::Store(store),
+                None => Target::Http(Connection::open(&addr).await),
+            };
             let mut latencies_us = Vec::new();
             let mut failures = 0usize;
             for n in 0..MAX_OPS_PER_CONNECTION {
@@ -132,19 +150,7 @@ async fn main() {
                     break;
                 }
                 let start = Instant::now();
-                let ok = if mode == "balance" {
-                    conn.call("GET", &format!("/api/v1/balances/units/{}", args[3]), &args[4], "").await == 200
-                } else {
-                    let id = format!("L{worker}-{n}-{}", std::process::id());
-                    let apply = format!(
-                        r#"{{"drawdown_id":"{id}","estate_id":"{}","building_id":"{}","category":"elevator","estimate":"100","contractor":"C1","green_channel":true}}"#,
-                        args[3], args[4]
-                    );
-                    conn.call("POST", "/api/v1/drawdowns", &args[5], &apply).await == 201
-                        && conn.call("POST", &format!("/api/v1/drawdowns/{id}/approve"), &args[6], "{}").await == 200
-                        && conn.call("POST", &format!("/api/v1/drawdowns/{id}/advance"), &args[5], r#"{"amount":"50"}"#).await == 200
-                };
-                if ok {
+                if target.operate(&mode, &format!("L{worker}-{n}-{}", std::process::id()), &args).await {
                     latencies_us.push(start.elapsed().as_micros() as u64);
                 } else {
                     failures += 1;

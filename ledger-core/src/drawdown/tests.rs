@@ -238,3 +238,13 @@ proptest! {
         prop_assert_eq!(balances.values().sum::<i64>(), deposits - paid);
     }
 }
+
+#[test]
+fn drawdown_ids_leave_room_for_their_payment_entries() {
+    let longest = "D".repeat(MAX_DRAWDOWN_ID_LEN);
+    assert_eq!(check_drawdown_id(&longest), Ok(()));
+    assert!(crate::account::is_valid_id(&format!("DD-{longest}-advance")));
+    for bad in [format!("{longest}D"), String::new(), "<img src=x onerror=alert(1)>".to_owned(), "a b".to_owned()] {
+        assert!(matches!(check_drawdown_id(&bad), Err(DrawdownError::BadId(_))), "{bad:?} accepted");
+    }
+}

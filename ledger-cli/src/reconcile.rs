@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use ledger_core::interchange::{self, Located, StatementLine, UnitBalance};
+use ledger_core::interchange::{self, InputError, Located, StatementLine, UnitBalance};
 use ledger_core::recon::scan::JournalFolder;
 use ledger_core::recon::{self, BankFiles, CityIndex, JournalFacts, Report};
 
@@ -91,12 +91,24 @@ fn read_bank(args: &ReconcileArgs, dir: Option<&Path>) -> Result<BankInput, Read
             other => Ok(other),
         }
     };
+    // An error names the file as given (`--statement c/bank-dec.csv`), not the SPEC's default name.
+    let named = |path: &Option<PathBuf>| {
+        let shown = path.as_ref().map(|p| p.display().to_string());
+        move |mut error: InputError| {
+            if let Some(shown) = &shown {
+                error.file.clone_from(shown);
+            }
+            error
+        }
+    };
     let balances =
         read(bank_path(&args.unit_balances, dir, interchange::UNIT_BALANCES_FILE), args.unit_balances.is_some())?;
     let statement = read(bank_path(&args.statement, dir, interchange::STATEMENT_FILE), args.statement.is_some())?;
     Ok(BankInput {
-        unit_balances: balances.map(|b| interchange::read_unit_balances(&b)).transpose()?,
-        statement: statement.map(|b| interchange::read_statement(&b)).transpose()?,
+        unit_balances: balances
+            .map(|b| interchange::read_unit_balances(&b).map_err(named(&args.unit_balances)))
+            .transpose()?,
+        statement: statement.map(|b| interchange::read_statement(&b).map_err(named(&args.statement))).transpose()?,
     })
 }
 

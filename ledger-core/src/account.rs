@@ -42,11 +42,6 @@ pub enum AccountError {
 }
 
 impl Account {
-    /// Whether the account is an asset, whose balance is debits − credits.
-    pub fn is_asset(&self) -> bool {
-        matches!(self, Account::Bank(_))
-    }
-
     pub fn unit_id(&self) -> Option<&str> {
         match self {
             Account::Unit(id) => Some(id),

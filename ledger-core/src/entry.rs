@@ -30,14 +30,6 @@ impl Posting {
     pub fn credit(account: Account, amount: Money, memo: impl Into<String>) -> Posting {
         Posting { account, side: Side::Credit, amount, memo: memo.into() }
     }
-
-    /// The amount as debit-positive, credit-negative.
-    pub fn signed_debit(&self) -> Money {
-        match self.side {
-            Side::Debit => self.amount,
-            Side::Credit => Money::from_fen(-self.amount.fen()),
-        }
-    }
 }
 
 /// The most postings one entry may carry: a whole-estate repair apportioned to every unit of a
@@ -122,14 +114,6 @@ impl Entry {
 
     pub fn postings(&self) -> &[Posting] {
         &self.postings
-    }
-
-    /// Total of either side (they are equal).
-    pub fn total(&self) -> Money {
-        self.postings
-            .iter()
-            .filter(|p| p.side == Side::Debit)
-            .fold(Money::ZERO, |sum, p| sum.checked_add(p.amount).expect("entry totals were checked at construction"))
     }
 }
 

@@ -491,6 +491,7 @@ impl<'a> JournalReader<'a> {
             memo: row.text(6)?.into_owned(),
         };
         let posting = with_amount(&row, posting)?;
+        let reverses_index = self.reverses_column.unwrap_or(JOURNAL_COLUMNS.len());
         let reverses = match self.reverses_column.filter(|&i| i < row.fields.len()) {
             Some(i) if !row.fields[i].bytes.is_empty() => Some(row.id(i)?.to_owned()),
             _ => None,
@@ -514,8 +515,18 @@ impl<'a> JournalReader<'a> {
                     ),
                 ));
             }
-            if current.reverses.is_none() {
-                current.reverses = reverses;
+            match (&current.reverses, reverses) {
+                (Some(first), Some(this)) if *first != this => {
+                    return Err(row.error(
+                        reverses_index,
+                        format!(
+                            "entry `{entry_id}` began on line {} reversing {first}, this row says {this}",
+                            current.line
+                        ),
+                    ));
+                }
+                (None, this @ Some(_)) => current.reverses = this,
+                _ => {}
             }
             current.postings.push(posting);
             return Ok(Some(None));
@@ -583,6 +594,17 @@ mod tests {
             text.push_str(&format!("U{i:06},B1,{}.{:02},residential,{owner}\n", 35 + i % 100, i % 100));
         }
         text
+    }
+
+    #[test]
+    fn an_entry_reverses_one_entry_only() {
+        let head = "entry_id,date,kind,account,debit,credit,memo,reverses\n";
+        let agreed = format!("{head}R1,2024-01-02,reversal,bank:1,1,,,J1\nR1,2024-01-02,reversal,unit:U1,,1,,\n");
+        assert_eq!(read_journal(agreed.as_bytes()).unwrap()[0].reverses.as_deref(), Some("J1"));
+        let torn = format!("{head}R1,2024-01-02,reversal,bank:1,1,,,J1\nR1,2024-01-02,reversal,unit:U1,,1,,J2\n");
+        let error = read_journal(torn.as_bytes()).unwrap_err();
+        assert_eq!((error.line, error.column.clone()), (3, Some((8, "reverses".to_owned()))), "{error}");
+        assert!(error.message.contains("began on line 2 reversing J1"), "{error}");
     }
 
     #[test]

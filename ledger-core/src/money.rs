@@ -58,21 +58,12 @@ impl Money {
         self.fen.checked_sub(other.fen).map(Money::from_fen).ok_or(MoneyError::Overflow)
     }
 
-    pub fn checked_neg(self) -> Result<Money, MoneyError> {
-        self.fen.checked_neg().map(Money::from_fen).ok_or(MoneyError::Overflow)
-    }
-
     pub const fn is_positive(self) -> bool {
         self.fen > 0
     }
 
     pub const fn is_negative(self) -> bool {
         self.fen < 0
-    }
-
-    /// Sums amounts, failing rather than wrapping on overflow.
-    pub fn sum<I: IntoIterator<Item = Money>>(amounts: I) -> Result<Money, MoneyError> {
-        amounts.into_iter().try_fold(Money::ZERO, Money::checked_add)
     }
 }
 
@@ -112,7 +103,7 @@ mod tests {
     #[test]
     fn arithmetic_is_checked() {
         assert_eq!(Money::from_fen(i64::MAX).checked_add(Money::from_fen(1)), Err(MoneyError::Overflow));
-        assert_eq!(Money::from_fen(i64::MIN).checked_neg(), Err(MoneyError::Overflow));
+        assert_eq!(Money::from_fen(i64::MIN).checked_sub(Money::from_fen(1)), Err(MoneyError::Overflow));
     }
 
     proptest! {

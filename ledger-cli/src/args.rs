@@ -128,10 +128,13 @@ pub struct BalanceArgs {
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct ScopeArgs {
+    /// One unit's sub-ledger, by unit_id.
     #[arg(long)]
     pub unit: Option<String>,
+    /// Every unit of a building, by building_id.
     #[arg(long)]
     pub building: Option<String>,
+    /// Every unit of an estate, by estate_id.
     #[arg(long)]
     pub estate: Option<String>,
     /// The whole city (the default).

@@ -101,6 +101,19 @@ pub enum Route {
     Normal,
 }
 
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::GreenChannel => "green_channel",
+            Route::Normal => "normal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Route> {
+        [Route::GreenChannel, Route::Normal].into_iter().find(|r| r.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum DrawdownError {
@@ -204,11 +217,14 @@ pub enum Action {
     Complete,
     Settle,
     Cancel,
+    /// A new approved estimate; the state stays.
+    Revise,
 }
 
 impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::Revise => "revise",
             Action::Approve => "approve",
             Action::Reject => "reject",
             Action::Advance => "advance",
@@ -331,7 +347,7 @@ pub fn check_final_cost(estimate: Money, advanced: Money, final_cost: Money) -> 
 /// The revised estimate must still cover twice what was advanced (the 50 % rule holds).
 pub fn check_revision(state: State, advanced: Money, revised: Money) -> Result<(), DrawdownError> {
     if !matches!(state, State::Approved | State::Advanced) {
-        return Err(DrawdownError::Transition { action: Action::Approve, state });
+        return Err(DrawdownError::Transition { action: Action::Revise, state });
     }
     if !revised.is_positive() {
         return Err(DrawdownError::NotPositive(revised));

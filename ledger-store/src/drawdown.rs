@@ -127,21 +127,6 @@ pub struct ListFilter {
     pub overdue_only: bool,
 }
 
-fn route_text(route: Route) -> &'static str {
-    match route {
-        Route::GreenChannel => "green_channel",
-        Route::Normal => "normal",
-    }
-}
-
-fn parse_route(text: &str) -> Result<Route, StoreError> {
-    match text {
-        "green_channel" => Ok(Route::GreenChannel),
-        "normal" => Ok(Route::Normal),
-        other => Err(StoreError::Corrupt(format!("drawdown route `{other}`"))),
-    }
-}
-
 type DrawdownRow =
     (String, String, String, String, String, i64, String, String, String, String, String, Option<i64>, String);
 
@@ -185,7 +170,7 @@ fn loaded(row: DrawdownRow) -> Result<Loaded, StoreError> {
     ) = row;
     let corrupt = |what: &str| StoreError::Corrupt(format!("drawdown `{id}`: {what}"));
     Ok(Loaded {
-        route: parse_route(&route)?,
+        route: Route::parse(&route).ok_or_else(|| corrupt("route"))?,
         estimate: Money::from_fen(estimate),
         submitted_on: Date::parse(&submitted_on).map_err(|_| corrupt("submission date"))?,
         state: State::parse(&state).ok_or_else(|| corrupt("state"))?,
@@ -284,10 +269,11 @@ async fn set_state(tx: &mut Tx, drawdown_id: &str, state: State, final_cost: Opt
     Ok(())
 }
 
-fn unchanged(d: &Loaded, action: Action) -> Change {
+/// The answer to a request that found its work already done (`action`: what was asked).
+fn unchanged(d: &Loaded, action: &str) -> Change {
     Change {
         drawdown_id: d.id.clone(),
-        action: action.as_str().to_owned(),
+        action: action.to_owned(),
         changed: false,
         state: d.state.as_str().to_owned(),
         message: format!("already {}: nothing changed", d.state),
@@ -403,76 +389,9 @@ impl Store {
     ) -> Result<DrawdownView, StoreError> {
         let mut tx = self.begin_read().await?;
         let d = load(&mut tx, drawdown_id).await?;
-        let units = beneficiaries(&mut tx, drawdown_id).await?;
-        let payments: Vec<(String, String, i64)> = dispatch!(Tx, &mut tx, |t| {
-            sqlx::query_as(
-                "SELECT tranche, entry_id, amount_fen FROM drawdown_payments WHERE drawdown_id = $1 ORDER BY tranche",
-            )
-            .bind(drawdown_id)
-            .fetch_all(&mut **t)
-            .await?
-        });
-        let charges: Vec<(String, i64)> = dispatch!(Tx, &mut tx, |t| {
-            sqlx::query_as(
-                "SELECT a.account, CAST(SUM(p.debit_fen) AS BIGINT) FROM drawdown_payments dp JOIN entries e ON e.entry_id = dp.entry_id \
-                 JOIN postings p ON p.entry_seq = e.seq JOIN accounts a ON a.account_id = p.account_id \
-                 WHERE dp.drawdown_id = $1 AND p.debit_fen > 0 GROUP BY a.account",
-            )
-            .bind(drawdown_id)
-            .fetch_all(&mut **t)
-            .await?
-        });
-        let events: Vec<(String, String, String, String, String)> = dispatch!(Tx, &mut tx, |t| {
-            sqlx::query_as(
-                "SELECT action, actor, role, at, reason FROM drawdown_events WHERE drawdown_id = $1 ORDER BY seq",
-            )
-            .bind(drawdown_id)
-            .fetch_all(&mut **t)
-            .await?
-        });
+        let view = view_in(&mut tx, d, today, holidays).await?;
         tx.commit().await?;
-        let charged: BTreeMap<String, i64> =
-            charges.into_iter().map(|(account, fen)| (account.trim_start_matches("unit:").to_owned(), fen)).collect();
-        let paid_fen: i64 = payments.iter().map(|p| p.2).sum();
-        let basis: Vec<ShareBasis> = units.iter().map(|b| ShareBasis { unit_id: &b.unit_id, area: b.area }).collect();
-        let estimated = apportion(d.estimate, &basis).unwrap_or_default();
-        Ok(DrawdownView {
-            decision_due: (d.route == Route::GreenChannel).then(|| decision_due(d.submitted_on, holidays)),
-            overdue: is_overdue(d.state, d.route, d.submitted_on, today, holidays),
-            drawdown_id: d.id,
-            estate_id: d.estate_id,
-            street_office: d.street_office,
-            scope: d.scope,
-            category: d.category,
-            route: route_text(d.route),
-            estimate: d.estimate,
-            contractor: d.contractor,
-            description: d.description,
-            applicant: d.applicant,
-            submitted_on: d.submitted_on,
-            state: d.state.as_str().to_owned(),
-            final_cost: d.final_cost,
-            paid: Money::from_fen(paid_fen),
-            units: units
-                .into_iter()
-                .zip(estimated.into_iter().chain(std::iter::repeat(Money::ZERO)))
-                .map(|(b, estimated_share)| UnitShare {
-                    charged: Money::from_fen(charged.get(&b.unit_id).copied().unwrap_or(0)),
-                    unit_id: b.unit_id,
-                    owner: b.owner,
-                    floor_area: b.area,
-                    estimated_share,
-                })
-                .collect(),
-            payments: payments
-                .into_iter()
-                .map(|(tranche, entry_id, fen)| PaymentView { tranche, entry_id, amount: Money::from_fen(fen) })
-                .collect(),
-            events: events
-                .into_iter()
-                .map(|(action, actor, role, at, reason)| EventView { action, actor, role, at, reason })
-                .collect(),
-        })
+        Ok(view)
     }
 
     /// The estate and its street office of a drawdown, for deciding who may act on it.
@@ -496,25 +415,30 @@ impl Store {
         today: Date,
         holidays: &BTreeSet<Date>,
     ) -> Result<Vec<DrawdownView>, StoreError> {
-        let ids: Vec<String> = dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_scalar(
-                "SELECT d.drawdown_id FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id \
-                 WHERE ($1 = '' OR d.state = $1) AND ($2 = '' OR d.estate_id = $2) AND ($3 = '' OR e.street_office = $3) \
-                 ORDER BY d.submitted_on, d.drawdown_id",
-            )
-            .bind(filter.state.map_or("", State::as_str))
-            .bind(filter.estate_id.as_deref().unwrap_or(""))
-            .bind(filter.street_office.as_deref().unwrap_or(""))
-            .fetch_all(p)
-            .await?
+        // The rows first, in one query; overdue ones are picked from them before anything
+        // else is read, and every view comes from one read transaction.
+        let mut tx = self.begin_read().await?;
+        let sql = format!(
+            "{SELECT_DRAWDOWN} WHERE ($1 = '' OR d.state = $1) AND ($2 = '' OR d.estate_id = $2) \
+             AND ($3 = '' OR e.street_office = $3) ORDER BY d.submitted_on, d.drawdown_id"
+        );
+        let rows: Vec<DrawdownRow> = dispatch!(Tx, &mut tx, |t| {
+            sqlx::query_as(&sql)
+                .bind(filter.state.map_or("", State::as_str))
+                .bind(filter.estate_id.as_deref().unwrap_or(""))
+                .bind(filter.street_office.as_deref().unwrap_or(""))
+                .fetch_all(&mut **t)
+                .await?
         });
-        let mut views = Vec::with_capacity(ids.len());
-        for id in ids {
-            let view = self.drawdown(&id, today, holidays).await?;
-            if !filter.overdue_only || view.overdue {
-                views.push(view);
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            let d = loaded(row)?;
+            if filter.overdue_only && !is_overdue(d.state, d.route, d.submitted_on, today, holidays) {
+                continue;
             }
+            views.push(view_in(&mut tx, d, today, holidays).await?);
         }
+        tx.commit().await?;
         Ok(views)
     }
 }
@@ -697,11 +621,7 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
                 app.drawdown_id
             )));
         }
-        return Ok(Change {
-            message: "already filed: nothing changed".to_owned(),
-            ..unchanged(&existing, Action::Approve)
-        })
-        .map(|c| Change { action: "apply".to_owned(), ..c });
+        return Ok(Change { message: "already filed: nothing changed".to_owned(), ..unchanged(&existing, "apply") });
     }
     // A building or the whole estate is resolved inside the database, with no unit list to
     // ship back and forth; a list of units is checked against the estate first.
@@ -735,7 +655,7 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
         .bind(app.estate_id.as_str())
         .bind(scope_text.as_str())
         .bind(app.category.as_str())
-        .bind(route_text(app.route))
+        .bind(app.route.as_str())
         .bind(app.estimate.fen())
         .bind(app.contractor.as_str())
         .bind(app.description.as_str())
@@ -798,7 +718,7 @@ async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor)
     let d = load(tx, drawdown_id).await?;
     check_street_office(&d.street_office, &actor.name)?;
     if already_done(d.state, action) {
-        return Ok(unchanged(&d, action));
+        return Ok(unchanged(&d, action.as_str()));
     }
     let next = next_state(d.state, action)?;
     if approve && d.route == Route::Normal {
@@ -817,7 +737,7 @@ async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor
     check_street_office(&d.street_office, &actor.name)?;
     if d.estimate == revised {
         let message = format!("the estimate is already {revised}: nothing changed");
-        return Ok(Change { action: "revise".to_owned(), message, ..unchanged(&d, Action::Approve) });
+        return Ok(Change { message, ..unchanged(&d, Action::Revise.as_str()) });
     }
     check_revision(d.state, paid(tx, drawdown_id).await?, revised)?;
     dispatch!(Tx, &mut *tx, |t| {
@@ -830,7 +750,7 @@ async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor
     let event = Actor { reason: format!("estimate {} → {revised}: {}", d.estimate, actor.reason), ..actor.clone() };
     record_event(tx, drawdown_id, "revise", &event).await?;
     let message = format!("estimate {} → {revised}", d.estimate);
-    Ok(Change { action: "revise".to_owned(), changed: true, message, ..unchanged(&d, Action::Approve) })
+    Ok(Change { changed: true, message, ..unchanged(&d, Action::Revise.as_str()) })
 }
 
 async fn vote_in(
@@ -845,7 +765,7 @@ async fn vote_in(
         return Err(StoreError::Conflict(format!(
             "drawdown `{drawdown_id}` is {} on the {} route: no vote is open",
             d.state,
-            route_text(d.route)
+            d.route.as_str()
         )));
     }
     if !beneficiaries(tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
@@ -858,8 +778,7 @@ async fn vote_in(
             .fetch_optional(&mut **t)
             .await?
     });
-    let mut change = unchanged(&d, Action::Approve);
-    change.action = "vote".to_owned();
+    let mut change = unchanged(&d, "vote");
     if previous.as_deref() == Some(vote.as_str()) {
         change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
         return Ok(change);
@@ -886,7 +805,7 @@ async fn vote_in(
 async fn advance_in(tx: &mut Tx, drawdown_id: &str, amount: Money, actor: &Actor) -> Result<Change, StoreError> {
     let d = load(tx, drawdown_id).await?;
     if already_done(d.state, Action::Advance) {
-        return Ok(unchanged(&d, Action::Advance));
+        return Ok(unchanged(&d, Action::Advance.as_str()));
     }
     let next = next_state(d.state, Action::Advance)?;
     check_advance(d.estimate, amount)?;
@@ -899,7 +818,7 @@ async fn advance_in(tx: &mut Tx, drawdown_id: &str, amount: Money, actor: &Actor
 async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &Actor) -> Result<Change, StoreError> {
     let d = load(tx, drawdown_id).await?;
     if already_done(d.state, Action::Complete) {
-        return Ok(unchanged(&d, Action::Complete));
+        return Ok(unchanged(&d, Action::Complete.as_str()));
     }
     let next = next_state(d.state, Action::Complete)?;
     check_final_cost(d.estimate, paid(tx, drawdown_id).await?, final_cost)?;
@@ -911,7 +830,7 @@ async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &
 async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
     let d = load(tx, drawdown_id).await?;
     if already_done(d.state, Action::Settle) {
-        return Ok(unchanged(&d, Action::Settle));
+        return Ok(unchanged(&d, Action::Settle.as_str()));
     }
     let next = next_state(d.state, Action::Settle)?;
     let final_cost = d
@@ -931,7 +850,7 @@ async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Chan
 async fn cancel_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
     let d = load(tx, drawdown_id).await?;
     if already_done(d.state, Action::Cancel) {
-        return Ok(unchanged(&d, Action::Cancel));
+        return Ok(unchanged(&d, Action::Cancel.as_str()));
     }
     let next = next_state(d.state, Action::Cancel)?;
     set_state(tx, drawdown_id, next, None).await?;
@@ -949,4 +868,77 @@ async fn tally_in(tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
     });
     let votes = rows.into_iter().filter_map(|(unit, vote)| Vote::parse(&vote).map(|v| (unit, v))).collect();
     Ok(tally(&units, &votes))
+}
+
+/// Everything about one loaded drawdown, read inside `tx`.
+async fn view_in(tx: &mut Tx, d: Loaded, today: Date, holidays: &BTreeSet<Date>) -> Result<DrawdownView, StoreError> {
+    let units = beneficiaries(tx, &d.id).await?;
+    let payments: Vec<(String, String, i64)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT tranche, entry_id, amount_fen FROM drawdown_payments WHERE drawdown_id = $1 ORDER BY tranche",
+        )
+        .bind(d.id.as_str())
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let charges: Vec<(String, i64)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT a.account, CAST(SUM(p.debit_fen) AS BIGINT) FROM drawdown_payments dp JOIN entries e ON e.entry_id = dp.entry_id \
+             JOIN postings p ON p.entry_seq = e.seq JOIN accounts a ON a.account_id = p.account_id \
+             WHERE dp.drawdown_id = $1 AND p.debit_fen > 0 GROUP BY a.account",
+        )
+        .bind(d.id.as_str())
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let events: Vec<(String, String, String, String, String)> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT action, actor, role, at, reason FROM drawdown_events WHERE drawdown_id = $1 ORDER BY seq",
+        )
+        .bind(d.id.as_str())
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let charged: BTreeMap<String, i64> =
+        charges.into_iter().map(|(account, fen)| (account.trim_start_matches("unit:").to_owned(), fen)).collect();
+    let paid_fen: i64 = payments.iter().map(|p| p.2).sum();
+    let basis: Vec<ShareBasis> = units.iter().map(|b| ShareBasis { unit_id: &b.unit_id, area: b.area }).collect();
+    let estimated = apportion(d.estimate, &basis).unwrap_or_default();
+    Ok(DrawdownView {
+        decision_due: (d.route == Route::GreenChannel).then(|| decision_due(d.submitted_on, holidays)),
+        overdue: is_overdue(d.state, d.route, d.submitted_on, today, holidays),
+        drawdown_id: d.id,
+        estate_id: d.estate_id,
+        street_office: d.street_office,
+        scope: d.scope,
+        category: d.category,
+        route: d.route.as_str(),
+        estimate: d.estimate,
+        contractor: d.contractor,
+        description: d.description,
+        applicant: d.applicant,
+        submitted_on: d.submitted_on,
+        state: d.state.as_str().to_owned(),
+        final_cost: d.final_cost,
+        paid: Money::from_fen(paid_fen),
+        units: units
+            .into_iter()
+            .zip(estimated.into_iter().chain(std::iter::repeat(Money::ZERO)))
+            .map(|(b, estimated_share)| UnitShare {
+                charged: Money::from_fen(charged.get(&b.unit_id).copied().unwrap_or(0)),
+                unit_id: b.unit_id,
+                owner: b.owner,
+                floor_area: b.area,
+                estimated_share,
+            })
+            .collect(),
+        payments: payments
+            .into_iter()
+            .map(|(tranche, entry_id, fen)| PaymentView { tranche, entry_id, amount: Money::from_fen(fen) })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|(action, actor, role, at, reason)| EventView { action, actor, role, at, reason })
+            .collect(),
+    })
 }

@@ -15,6 +15,7 @@ use crate::support::{city, mfund, stderr, Engine, TestDb};
 on_both_engines!(
     roles_scopes_and_error_codes,
     concurrent_approvals_and_payments_change_once,
+    the_record_says_who_acted_and_on_which_day,
     answers_outlive_the_server_and_revoked_tokens_fail
 );
 
@@ -45,6 +46,7 @@ async fn api(engine: Engine) -> Api {
         ("other-office", "street_office", "某某街道办事处"),
         ("company", "property_company", company.as_str()),
         ("other-company", "property_company", "别家物业"),
+        ("root", "admin", ""),
     ] {
         store
             .add_user(
@@ -198,6 +200,43 @@ async fn roles_scopes_and_error_codes(engine: Engine) {
     // The page is served.
     let page = r.clone().oneshot(Request::builder().uri("/").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
+}
+
+/// Only an admin may record a request on another day (a backfill), and is then recorded under
+/// its own name; a rejection without a reason changes nothing.
+async fn the_record_says_who_acted_and_on_which_day(engine: Engine) {
+    let a = api(engine).await;
+    let r = &a.router;
+    let mut backdated = green("G3", &a.building);
+    backdated["submitted_on"] = json!("2020-01-02");
+    let (status, body) = call(r, "POST", "/drawdowns", Some("clerk"), Some(backdated.clone()), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`submitted_on`"), "{body}");
+    assert_eq!(call(r, "GET", "/drawdowns/G3", Some("auditor"), None, None).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = call(r, "POST", "/drawdowns", Some("root"), Some(backdated), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G3/approve", Some("office"), Some(json!({"date": "2020-01-03"})), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G3/reject", Some("office"), Some(json!({"reason": "  "})), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rule_violation")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("reason"), "{body}");
+
+    let approval = json!({"reason": "补录纸质审批", "date": "2020-01-03"});
+    let (status, body) = call(r, "POST", "/drawdowns/G3/approve", Some("root"), Some(approval), None).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("approved")), "{body}");
+    let shown = call(r, "GET", "/drawdowns/G3", Some("auditor"), None, None).await.1;
+    assert_eq!(shown["submitted_on"], "2020-01-02");
+    let events = shown["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{shown}");
+    let approved = &events[1];
+    assert_eq!(
+        (approved["action"].as_str(), approved["actor"].as_str(), approved["role"].as_str(), approved["at"].as_str()),
+        (Some("approve"), Some("root"), Some("admin"), Some("2020-01-03")),
+        "{approved}"
+    );
 }
 
 async fn concurrent_approvals_and_payments_change_once(engine: Engine) {

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use ledger_core::drawdown::ADMIN_ROLE;
 use ledger_store::User;
 use sha2::{Digest, Sha256};
 
@@ -29,7 +30,7 @@ impl Caller {
 
     /// Refuses unless the caller has one of `roles` (admin always may).
     pub fn require(&self, roles: &[&str], what: &str) -> Result<(), ApiError> {
-        if self.is("admin") || roles.contains(&self.0.role.as_str()) {
+        if self.is(ADMIN_ROLE) || roles.contains(&self.0.role.as_str()) {
             return Ok(());
         }
         Err(ApiError::forbidden(format!(

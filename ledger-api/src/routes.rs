@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote};
+use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote, ADMIN_ROLE};
 use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{read_statement, read_unit_balances};
 use ledger_core::recon::{reconcile as reconcile_facts, BankFiles};
@@ -54,11 +54,22 @@ fn money(text: &str, name: &str) -> Result<Money, ApiError> {
     Money::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
 }
 
-fn date(text: Option<&str>, name: &str) -> Result<Date, ApiError> {
-    match text {
-        None => Ok(today()),
-        Some(t) => Date::parse(t).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}"))),
+fn date(text: &str, name: &str) -> Result<Date, ApiError> {
+    Date::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
+}
+
+/// The day a write is recorded on: today. Only an admin may name another day (a backfill of
+/// paper records); anyone else could backdate an approval or move a decision deadline.
+fn recorded_on(caller: &Caller, text: Option<&str>, name: &str) -> Result<Date, ApiError> {
+    let today = today();
+    let Some(text) = text else { return Ok(today) };
+    let day = date(text, name)?;
+    if day != today && !caller.is(ADMIN_ROLE) {
+        return Err(ApiError::forbidden(format!(
+            "field `{name}`: only an admin may record a request on another day than today ({today}); leave it out"
+        )));
     }
+    Ok(day)
 }
 
 fn today() -> Date {
@@ -161,7 +172,7 @@ pub async fn balance(
 }
 
 async fn balance_of(state: &AppState, scope: BalanceScope, as_of: Option<&str>) -> ApiResult {
-    let as_of = as_of.map(|d| date(Some(d), "as_of")).transpose()?;
+    let as_of = as_of.map(|d| date(d, "as_of")).transpose()?;
     match state.store.balance(&scope, as_of).await? {
         Some(balance) => json(StatusCode::OK, &balance),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{scope:?} is not registered"))),
@@ -205,7 +216,7 @@ pub async fn reconcile(
 ) -> ApiResult {
     caller.require(&["clerk", "auditor"], "reconciling")?;
     let request = body(payload)?;
-    let as_of = request.as_of.as_deref().map(|d| date(Some(d), "as_of")).transpose()?;
+    let as_of = request.as_of.as_deref().map(|d| date(d, "as_of")).transpose()?;
     let form = |e: ledger_core::interchange::InputError| ApiError::invalid(e.to_string());
     let balances =
         request.unit_balances_csv.as_deref().map(|t| read_unit_balances(t.as_bytes())).transpose().map_err(form)?;
@@ -261,7 +272,7 @@ pub async fn apply(
         (None, None) => ScopeRequest::Estate,
         (Some(_), Some(_)) => return Err(ApiError::invalid("fields `building_id` and `unit_ids`: give at most one")),
     };
-    let at = date(r.submitted_on.as_deref(), "submitted_on")?;
+    let at = recorded_on(&caller, r.submitted_on.as_deref(), "submitted_on")?;
     let application = Application {
         drawdown_id: r.drawdown_id,
         estate_id: r.estate_id,
@@ -303,12 +314,16 @@ pub async fn transition(
 ) -> ApiResult {
     let r = if headers.get("content-type").is_some() { body(payload)? } else { TransitionRequest::default() };
     let (estate_id, street_office) = state.store.drawdown_offices(&id).await?;
-    let at = date(r.date.as_deref(), "date")?;
+    let at = recorded_on(&caller, r.date.as_deref(), "date")?;
     let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: r.reason.clone() };
     let decider = |caller: &Caller| -> Result<Actor, ApiError> {
         caller.require(&["street_office"], "deciding on a drawdown")?;
-        // An admin acts as the estate's street office; a street office only for its own estates.
-        if caller.is("street_office") && caller.0.scope != street_office {
+        // A street office decides for its own estates only, and is recorded by its office's
+        // name; an admin may act for any, recorded under its own name and role.
+        if caller.is(ADMIN_ROLE) {
+            return Ok(actor.clone());
+        }
+        if caller.0.scope != street_office {
             return Err(ApiError::forbidden(format!(
                 "`{}` acts for `{}`; estate `{estate_id}` belongs to `{street_office}`",
                 caller.0.name, caller.0.scope
@@ -321,14 +336,7 @@ pub async fn transition(
     idempotent(&state, &caller, &headers, request, async {
         let change = match action.as_str() {
             "approve" => store.decide_drawdown(&id, true, &decider(&caller)?).await?,
-            "reject" => {
-                if r.reason.trim().is_empty() {
-                    return Err(ApiError::invalid(
-                        "field `reason`: a rejection needs a reason the applicant can act on",
-                    ));
-                }
-                store.decide_drawdown(&id, false, &decider(&caller)?).await?
-            }
+            "reject" => store.decide_drawdown(&id, false, &decider(&caller)?).await?,
             "revise" => {
                 store
                     .revise_drawdown(

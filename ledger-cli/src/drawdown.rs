@@ -232,9 +232,6 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
             store.decide_drawdown(&d.id, true, &actor(&street_office(&d.actor)?, "street_office", &d.reason)).await?
         }
         Verb::Reject(d) => {
-            if d.reason.trim().is_empty() {
-                bail!("a rejection needs a --reason the applicant can act on");
-            }
             store.decide_drawdown(&d.id, false, &actor(&street_office(&d.actor)?, "street_office", &d.reason)).await?
         }
         Verb::Revise { id, estimate, actor: who, reason } => {

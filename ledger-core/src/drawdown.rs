@@ -141,6 +141,8 @@ pub enum DrawdownError {
     NotPositive(Money),
     #[error("drawdown id `{0}`: expected 1 to {MAX_DRAWDOWN_ID_LEN} of A-Z a-z 0-9 . _ : -")]
     BadId(String),
+    #[error("a rejection needs a reason the applicant can act on")]
+    NoReason,
 }
 
 /// The longest drawdown id: its payment entries are `DD-{id}-advance`, which must still be a
@@ -278,13 +280,25 @@ pub fn check_route(category: Category, route: Route) -> Result<(), DrawdownError
     }
 }
 
-/// Only the street office of the drawdown's estate may approve or reject it.
-pub fn check_street_office(estate_street_office: &str, acting: &str) -> Result<(), DrawdownError> {
-    if estate_street_office != acting {
+/// The role that may act for any street office (and is recorded as itself when it does).
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Only the street office of the drawdown's estate may approve, reject or revise it; an admin
+/// may act for any street office.
+pub fn check_street_office(estate_street_office: &str, acting: &str, role: &str) -> Result<(), DrawdownError> {
+    if role != ADMIN_ROLE && estate_street_office != acting {
         return Err(DrawdownError::WrongStreetOffice {
             expected: estate_street_office.to_owned(),
             found: acting.to_owned(),
         });
+    }
+    Ok(())
+}
+
+/// A rejection must tell the applicant why, so that they can act on it.
+pub fn check_rejection_reason(reason: &str) -> Result<(), DrawdownError> {
+    if reason.trim().is_empty() {
+        return Err(DrawdownError::NoReason);
     }
     Ok(())
 }

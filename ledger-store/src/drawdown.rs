@@ -10,9 +10,9 @@ use std::pin::Pin;
 use ledger_core::apportion::{apportion, ShareBasis};
 use ledger_core::audit::StoredEntry;
 use ledger_core::drawdown::{
-    already_done, check_advance, check_drawdown_id, check_final_cost, check_revision, check_route, check_street_office,
-    decision_due, is_overdue, next_state, split_payment, tally, Action, Beneficiary, Category, DrawdownError, Route,
-    Shortfall, State, Tally, Vote,
+    already_done, check_advance, check_drawdown_id, check_final_cost, check_rejection_reason, check_revision,
+    check_route, check_street_office, decision_due, is_overdue, next_state, split_payment, tally, Action, Beneficiary,
+    Category, DrawdownError, Route, Shortfall, State, Tally, Vote,
 };
 use ledger_core::import::NewEntry;
 use ledger_core::registry::FloorArea;
@@ -559,6 +559,10 @@ async fn bank_account(tx: &mut Tx) -> Result<(Account, i64), StoreError> {
 
 /// A drawdown write waiting for its turn in a group commit (see `crate::writer`). Each runs
 /// as the `*_in` function of the same name, documented on its public `Store` method.
+///
+/// Each reads and checks everything first and writes only once nothing can refuse it any
+/// more: a refusal ([`StoreError::is_refusal`]) must leave nothing written, since the batch
+/// undoes nothing for it (debug builds check this on SQLite).
 pub(crate) enum WriteOp {
     Apply { application: Application, actor: Actor },
     Decide { drawdown_id: String, approve: bool, actor: Actor },
@@ -573,21 +577,24 @@ pub(crate) enum WriteOp {
 impl WriteOp {
     /// Does the write inside the batch's transaction; the caller commits. Boxed so that the
     /// batch's task is provably `Send` (the compiler cannot see through the nested futures).
-    pub(crate) fn run(self, tx: &mut Tx) -> Pin<Box<dyn Future<Output = Result<Change, StoreError>> + Send + '_>> {
+    pub(crate) fn run<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+    ) -> Pin<Box<dyn Future<Output = Result<Change, StoreError>> + Send + 'a>> {
         Box::pin(async move {
             match self {
-                WriteOp::Apply { application, actor } => apply_in(tx, &application, &actor).await,
-                WriteOp::Decide { drawdown_id, approve, actor } => decide_in(tx, &drawdown_id, approve, &actor).await,
-                WriteOp::Revise { drawdown_id, revised, actor } => revise_in(tx, &drawdown_id, revised, &actor).await,
+                WriteOp::Apply { application, actor } => apply_in(tx, application, actor).await,
+                WriteOp::Decide { drawdown_id, approve, actor } => decide_in(tx, drawdown_id, *approve, actor).await,
+                WriteOp::Revise { drawdown_id, revised, actor } => revise_in(tx, drawdown_id, *revised, actor).await,
                 WriteOp::Vote { drawdown_id, unit_id, vote, actor } => {
-                    vote_in(tx, &drawdown_id, &unit_id, vote, &actor).await
+                    vote_in(tx, drawdown_id, unit_id, *vote, actor).await
                 }
-                WriteOp::Advance { drawdown_id, amount, actor } => advance_in(tx, &drawdown_id, amount, &actor).await,
+                WriteOp::Advance { drawdown_id, amount, actor } => advance_in(tx, drawdown_id, *amount, actor).await,
                 WriteOp::Complete { drawdown_id, final_cost, actor } => {
-                    complete_in(tx, &drawdown_id, final_cost, &actor).await
+                    complete_in(tx, drawdown_id, *final_cost, actor).await
                 }
-                WriteOp::Settle { drawdown_id, actor } => settle_in(tx, &drawdown_id, &actor).await,
-                WriteOp::Cancel { drawdown_id, actor } => cancel_in(tx, &drawdown_id, &actor).await,
+                WriteOp::Settle { drawdown_id, actor } => settle_in(tx, drawdown_id, actor).await,
+                WriteOp::Cancel { drawdown_id, actor } => cancel_in(tx, drawdown_id, actor).await,
             }
         })
     }
@@ -716,7 +723,10 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
 async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor) -> Result<Change, StoreError> {
     let action = if approve { Action::Approve } else { Action::Reject };
     let d = load(tx, drawdown_id).await?;
-    check_street_office(&d.street_office, &actor.name)?;
+    check_street_office(&d.street_office, &actor.name, &actor.role)?;
+    if !approve {
+        check_rejection_reason(&actor.reason)?;
+    }
     if already_done(d.state, action) {
         return Ok(unchanged(&d, action.as_str()));
     }
@@ -734,7 +744,7 @@ async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor)
 
 async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor) -> Result<Change, StoreError> {
     let d = load(tx, drawdown_id).await?;
-    check_street_office(&d.street_office, &actor.name)?;
+    check_street_office(&d.street_office, &actor.name, &actor.role)?;
     if d.estimate == revised {
         let message = format!("the estimate is already {revised}: nothing changed");
         return Ok(Change { message, ..unchanged(&d, Action::Revise.as_str()) });

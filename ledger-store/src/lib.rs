@@ -61,6 +61,11 @@ impl Tx {
         dispatch!(Tx, self, |t| t.commit().await?);
         Ok(())
     }
+
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        dispatch!(Tx, self, |t| t.rollback().await?);
+        Ok(())
+    }
 }
 
 /// A handle on an mfund database. Cheap to clone.
@@ -101,6 +106,13 @@ pub enum StoreError {
     /// write is safe, since every write finds work already done and changes nothing.
     #[error("not written: {0}")]
     NotWritten(String),
+}
+
+impl StoreError {
+    /// A rule or the stored state refused the request, before anything was written.
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Drawdown(_) | StoreError::NotFound(_) | StoreError::Conflict(_))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

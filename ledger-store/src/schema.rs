@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0006_revocation_and_answers.sql"),
         postgres: include_str!("migrations/0006_revocation_and_answers.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("migrations/0007_beneficiaries_unchecked.sqlite.sql"),
+        postgres: include_str!("migrations/0007_beneficiaries_unchecked.postgres.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

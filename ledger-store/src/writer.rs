@@ -3,10 +3,15 @@
 //! Every write takes the ledger's write lock (the hash chain has one head), and a durable commit
 //! costs a disk flush (≈ 2 ms here), so writers one transaction each topped out at a few hundred
 //! a second. Instead a write joins a queue; whoever gets the write lock next takes everything
-//! queued (up to [`MAX_BATCH`]) and writes it in one transaction, each write inside its own
-//! savepoint so that a refused one changes nothing and does not disturb the others, then
-//! commits once and answers each. A write is answered only after its commit, and each write
-//! sees the ones queued before it, so repeating a transition still finds it done.
+//! queued (up to [`MAX_BATCH`]) and writes it in one transaction, then commits once and answers
+//! each. A write is answered only after its commit, and each write sees the ones queued before
+//! it, so repeating a transition still finds it done.
+//!
+//! A write refused by a rule is refused before it writes anything, so it needs nothing undone
+//! and the others go on. A write that fails in the database (a constraint, a trigger, a broken
+//! connection) may have written half of itself: the batch is rolled back and written again
+//! without it. That is rare, so the common batch pays for no savepoints (one round trip per
+//! write, and on PostgreSQL a subtransaction each, which was what they cost).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +21,7 @@ use std::sync::Mutex;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::drawdown::{Change, WriteOp};
-use crate::{dispatch, Store, StoreError, Tx};
+use crate::{Store, StoreError, Tx};
 
 /// The most writes committed together: bounds how long the first of them waits.
 const MAX_BATCH: usize = 64;
@@ -107,67 +112,64 @@ impl Store {
         })
     }
 
-    async fn write_jobs(&self, jobs: Vec<Job>) {
-        let mut tx = match self.begin_locked().await {
-            Ok(tx) => tx,
-            Err(error) => return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
-        };
-        if jobs.len() == 1 {
-            // Alone in its batch, a write needs no savepoint: a refusal rolls everything back.
-            let Job { op, done, .. } = jobs.into_iter().next().expect("one job");
-            let result = match op.run(&mut tx).await {
-                Ok(change) => tx.commit().await.map(|()| change).map_err(|e| StoreError::NotWritten(e.to_string())),
-                Err(error) => Err(error),
+    async fn write_jobs(&self, mut jobs: Vec<Job>) {
+        loop {
+            let mut tx = match self.begin_locked().await {
+                Ok(tx) => tx,
+                Err(error) => return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
             };
-            let _ = done.send(result);
+            let mut answers: Vec<Answer> = Vec::with_capacity(jobs.len());
+            let mut failed = None;
+            for (index, job) in jobs.iter().enumerate() {
+                let before = rows_written(&mut tx).await;
+                match job.op.run(&mut tx).await {
+                    Err(error) if !error.is_refusal() => {
+                        failed = Some((index, error));
+                        break;
+                    }
+                    answer => {
+                        if answer.is_err() {
+                            let after = rows_written(&mut tx).await;
+                            assert_eq!(before, after, "a write refused after writing rows: refuse before writing");
+                        }
+                        answers.push(answer);
+                    }
+                }
+            }
+            if let Some((index, error)) = failed {
+                // A write failed in the database, perhaps half-way: undo the whole batch, answer
+                // that write with its error, and write the others again without it (each sees
+                // exactly the writes queued before it, as it will once committed).
+                let _ = tx.rollback().await;
+                let _ = jobs.remove(index).done.send(Err(error));
+                if jobs.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            match tx.commit().await {
+                Ok(()) => {
+                    for (job, answer) in jobs.into_iter().zip(answers) {
+                        let _ = job.done.send(answer);
+                    }
+                }
+                Err(error) => answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
+            }
             return;
-        }
-        // Each write runs in a savepoint; closing one and opening the next travel together,
-        // one round trip per write.
-        let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(jobs.len());
-        let mut queued = jobs.into_iter();
-        while let Some(Job { op, done, .. }) = queued.next() {
-            let open = match answers.last() {
-                None => "SAVEPOINT mfund_write",
-                Some((_, Ok(_))) => "RELEASE SAVEPOINT mfund_write; SAVEPOINT mfund_write",
-                Some((_, Err(_))) => {
-                    "ROLLBACK TO SAVEPOINT mfund_write; RELEASE SAVEPOINT mfund_write; SAVEPOINT mfund_write"
-                }
-            };
-            if let Err(broken) = execute(&mut tx, open).await {
-                // The transaction itself failed: nothing in this batch is written.
-                let answered = answers.into_iter().map(|(done, _)| done);
-                answer_all(answered.chain([done]).chain(queued.map(|job| job.done)), &broken.to_string());
-                return;
-            }
-            let result = op.run(&mut tx).await;
-            answers.push((done, result));
-        }
-        let close = match answers.last() {
-            Some((_, Err(_))) => "ROLLBACK TO SAVEPOINT mfund_write; RELEASE SAVEPOINT mfund_write",
-            _ => "RELEASE SAVEPOINT mfund_write",
-        };
-        if let Err(broken) = execute(&mut tx, close).await {
-            return answer_all(answers.into_iter().map(|(done, _)| done), &broken.to_string());
-        }
-        match tx.commit().await {
-            Ok(()) => {
-                for (done, result) in answers {
-                    let _ = done.send(result);
-                }
-            }
-            Err(error) => answer_all(answers.into_iter().map(|(done, _)| done), &error.to_string()),
         }
     }
 }
 
-/// Runs transaction control statements (several, separated by `;`): PostgreSQL takes several
-/// only as a simple query, without parameters.
-async fn execute(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {
-    dispatch!(Tx, tx, |t| {
-        sqlx::Executor::execute(&mut **t, sql).await?;
-    });
-    Ok(())
+/// Rows written so far by the batch's connection, in debug builds on SQLite (which counts them
+/// cheaply), so that tests catch a write refused by a rule after it wrote something: the batch
+/// undoes nothing for a refusal (see [`WriteOp`]). `None` elsewhere.
+async fn rows_written(tx: &mut Tx) -> Option<i64> {
+    match tx {
+        Tx::Sqlite(t) if cfg!(debug_assertions) => {
+            sqlx::query_scalar("SELECT total_changes()").fetch_one(&mut **t).await.ok()
+        }
+        _ => None,
+    }
 }
 
 fn answer_all(senders: impl IntoIterator<Item = oneshot::Sender<Answer>>, message: &str) {

@@ -32,9 +32,17 @@ fn only_the_emergency_list_takes_the_green_channel() {
 
 #[test]
 fn only_the_estates_street_office_decides() {
-    assert!(check_street_office("东城街道", "东城街道").is_ok());
-    let refused = check_street_office("东城街道", "西城街道").unwrap_err().to_string();
+    assert!(check_street_office("东城街道", "东城街道", "street_office").is_ok());
+    let refused = check_street_office("东城街道", "西城街道", "street_office").unwrap_err().to_string();
     assert!(refused.contains("东城街道") && refused.contains("西城街道"));
+    // An admin acts for any street office, under its own name.
+    assert!(check_street_office("东城街道", "root", ADMIN_ROLE).is_ok());
+}
+
+#[test]
+fn a_rejection_needs_a_reason() {
+    assert_eq!(check_rejection_reason("  "), Err(DrawdownError::NoReason));
+    assert!(check_rejection_reason("quote missing").is_ok());
 }
 
 #[test]

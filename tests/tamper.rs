@@ -7,7 +7,8 @@ use crate::support::{city, mfund, stdout, Engine, TestDb};
 on_both_engines!(
     verify_names_a_changed_posting,
     verify_names_a_removed_entry,
-    verify_names_an_account_whose_totals_drifted
+    verify_names_an_account_whose_totals_drifted,
+    registry_rows_and_accounts_cannot_be_removed
 );
 
 fn disable_triggers(engine: Engine) -> &'static str {
@@ -16,6 +17,21 @@ fn disable_triggers(engine: Engine) -> &'static str {
             "DROP TRIGGER postings_no_update; DROP TRIGGER postings_no_delete; DROP TRIGGER entries_no_delete;"
         }
         Engine::Postgres => "ALTER TABLE postings DISABLE TRIGGER USER; ALTER TABLE entries DISABLE TRIGGER USER;",
+    }
+}
+
+/// Drawdowns refer to units by id without foreign keys; the database keeps the rows instead.
+async fn registry_rows_and_accounts_cannot_be_removed(engine: Engine) {
+    let (db, _keep) = imported(engine).await;
+    let unit = raw_sql(&db, "DELETE FROM units WHERE unit_id IN (SELECT unit_id FROM units LIMIT 1)").await;
+    assert!(unit.unwrap_err().contains("kept"), "a unit was deleted");
+    let renumbered = raw_sql(&db, "UPDATE units SET unit_id = unit_id || 'x'").await;
+    assert!(renumbered.unwrap_err().contains("kept"), "units were renumbered");
+    if engine == Engine::Postgres {
+        for table in ["units", "accounts"] {
+            let emptied = raw_sql(&db, &format!("TRUNCATE {table} CASCADE")).await;
+            assert!(emptied.is_err(), "{table} was truncated");
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use ledger_core::registry::FloorArea;
 use ledger_core::{Account, Date, Entry, EntryKind, Money, Posting};
 use serde::Serialize;
 
+use crate::group::WriteGroup;
 use crate::import::append_entries;
 use crate::{dispatch, Store, StoreError, Tx};
 
@@ -237,36 +238,44 @@ async fn payees(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<(Beneficiary, Opti
         .collect()
 }
 
-async fn record_event(tx: &mut Tx, drawdown_id: &str, action: &str, actor: &Actor) -> Result<(), StoreError> {
-    dispatch!(Tx, tx, |t| {
-        sqlx::query(
-            "INSERT INTO drawdown_events (drawdown_id, seq, action, actor, role, at, reason) \
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM drawdown_events WHERE drawdown_id = $1",
-        )
-        .bind(drawdown_id)
-        .bind(action)
-        .bind(actor.name.as_str())
-        .bind(actor.role.as_str())
-        .bind(actor.at.to_string())
-        .bind(actor.reason.as_str())
-        .execute(&mut **t)
-        .await?;
-    });
-    Ok(())
+/// Adds the drawdown's next event. At most one per group: the group's statements do not see
+/// each other's rows, so two would take the same number.
+fn record_event<'a>(group: &mut WriteGroup<'a>, drawdown_id: &'a str, action: String, actor: &'a Actor) {
+    group.push(
+        "INSERT INTO drawdown_events (drawdown_id, seq, action, actor, role, at, reason) \
+         SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM drawdown_events WHERE drawdown_id = ?",
+        vec![
+            drawdown_id.into(),
+            action.into(),
+            actor.name.as_str().into(),
+            actor.role.as_str().into(),
+            actor.at.to_string().into(),
+            actor.reason.as_str().into(),
+            drawdown_id.into(),
+        ],
+    );
 }
 
-async fn set_state(tx: &mut Tx, drawdown_id: &str, state: State, final_cost: Option<Money>) -> Result<(), StoreError> {
-    dispatch!(Tx, tx, |t| {
-        sqlx::query(
-            "UPDATE drawdowns SET state = $1, final_cost_fen = COALESCE($2, final_cost_fen) WHERE drawdown_id = $3",
-        )
-        .bind(state.as_str())
-        .bind(final_cost.map(Money::fen))
-        .bind(drawdown_id)
-        .execute(&mut **t)
-        .await?;
-    });
-    Ok(())
+fn set_state<'a>(group: &mut WriteGroup<'a>, drawdown_id: &'a str, state: State, final_cost: Option<Money>) {
+    group.push(
+        "UPDATE drawdowns SET state = ?, final_cost_fen = COALESCE(?, final_cost_fen) WHERE drawdown_id = ?",
+        vec![state.as_str().into(), final_cost.map(Money::fen).into(), drawdown_id.into()],
+    );
+}
+
+/// A transition's state change and event, sent together.
+async fn transition(
+    tx: &mut Tx,
+    drawdown_id: &str,
+    next: State,
+    final_cost: Option<Money>,
+    action: Action,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let mut group = WriteGroup::new(tx);
+    set_state(&mut group, drawdown_id, next, final_cost);
+    record_event(&mut group, drawdown_id, action.as_str().to_owned(), actor);
+    group.send(tx).await
 }
 
 /// The answer to a request that found its work already done (`action`: what was asked).
@@ -467,6 +476,20 @@ async fn paid(tx: &mut Tx, drawdown_id: &str) -> Result<Money, StoreError> {
     Ok(Money::from_fen(fen))
 }
 
+/// How many units an estate has, or one of its buildings (`building` not empty).
+async fn scope_size(tx: &mut Tx, estate_id: &str, building: &str) -> Result<i64, StoreError> {
+    Ok(dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM units u JOIN buildings b ON b.building_id = u.building_id \
+             WHERE b.estate_id = $1 AND ($2 = '' OR b.building_id = $2)",
+        )
+        .bind(estate_id)
+        .bind(building)
+        .fetch_one(&mut **t)
+        .await?
+    }))
+}
+
 /// The units an application lists, checked against the estate, without repeats.
 async fn listed_units(tx: &mut Tx, estate_id: &str, units: &[String]) -> Result<Vec<String>, StoreError> {
     let in_estate: Vec<String> = dispatch!(Tx, tx, |t| {
@@ -487,14 +510,28 @@ async fn listed_units(tx: &mut Tx, estate_id: &str, units: &[String]) -> Result<
     Ok(units.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
 }
 
-/// Posts one payment: each beneficiary debited its floor-area share, the bank credited.
-async fn pay(
+/// One payment, checked and ready to post: each beneficiary debited its floor-area share, the
+/// bank credited.
+struct Payment {
+    drawdown_id: String,
+    tranche: &'static str,
+    amount: Money,
+    entry_id: String,
+    entries: [NewEntry; 1],
+    /// Account numbers already read with the payees.
+    known: HashMap<String, i64>,
+    /// Units charged more than their balance (green channel).
+    shortfalls: Vec<Shortfall>,
+}
+
+/// Reads what a payment needs and applies the payment rules; writes nothing.
+async fn plan_payment(
     tx: &mut Tx,
     d: &Loaded,
-    tranche: &str,
+    tranche: &'static str,
     amount: Money,
     date: Date,
-) -> Result<(String, Vec<Shortfall>), StoreError> {
+) -> Result<Payment, StoreError> {
     let mut units = Vec::new();
     let mut balances = BTreeMap::new();
     let mut known = HashMap::new();
@@ -521,19 +558,30 @@ async fn pay(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let stored = StoredEntry::from_entry(&entry);
     let content_hash = stored.content_hash();
-    append_entries(tx, &[NewEntry { entry, stored, content_hash }], known).await?;
-    dispatch!(Tx, tx, |t| {
-        sqlx::query(
-            "INSERT INTO drawdown_payments (drawdown_id, tranche, entry_id, amount_fen) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(d.id.as_str())
-        .bind(tranche)
-        .bind(entry_id.as_str())
-        .bind(amount.fen())
-        .execute(&mut **t)
-        .await?;
-    });
-    Ok((entry_id, split.shortfalls))
+    Ok(Payment {
+        drawdown_id: d.id.clone(),
+        tranche,
+        amount,
+        entry_id,
+        entries: [NewEntry { entry, stored, content_hash }],
+        known,
+        shortfalls: split.shortfalls,
+    })
+}
+
+/// Adds a planned payment's entry, postings, running totals and payment row to `group`.
+async fn write_payment<'a>(tx: &mut Tx, group: &mut WriteGroup<'a>, payment: &'a Payment) -> Result<(), StoreError> {
+    append_entries(tx, group, &payment.entries, &payment.known).await?;
+    group.push(
+        "INSERT INTO drawdown_payments (drawdown_id, tranche, entry_id, amount_fen) VALUES (?, ?, ?, ?)",
+        vec![
+            payment.drawdown_id.as_str().into(),
+            payment.tranche.into(),
+            payment.entry_id.as_str().into(),
+            payment.amount.fen().into(),
+        ],
+    );
+    Ok(())
 }
 
 /// The special account payments leave from, and its number: the ledger's one `bank:` account.
@@ -650,65 +698,51 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
             app.estate_id
         )));
     }
-    // Filed only if the scope has units (`$11` empty: any building of the estate).
-    let filed = dispatch!(Tx, &mut *tx, |t| {
-        sqlx::query(
-            "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
-             applicant, submitted_on, state) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted' \
-             WHERE EXISTS (SELECT 1 FROM units u JOIN buildings b ON b.building_id = u.building_id \
-             WHERE b.estate_id = $2 AND ($11 = '' OR b.building_id = $11))",
-        )
-        .bind(app.drawdown_id.as_str())
-        .bind(app.estate_id.as_str())
-        .bind(scope_text.as_str())
-        .bind(app.category.as_str())
-        .bind(app.route.as_str())
-        .bind(app.estimate.fen())
-        .bind(app.contractor.as_str())
-        .bind(app.description.as_str())
-        .bind(app.applicant.as_str())
-        .bind(app.submitted_on.to_string())
-        .bind(building)
-        .execute(&mut **t)
-        .await?
-        .rows_affected()
-    });
-    if filed == 0 {
+    // The scope's size is read before anything is written, so that a refusal writes nothing;
+    // a building or the whole estate is then resolved inside the database.
+    let units = match &listed {
+        Some(units) => units.len() as i64,
+        None => scope_size(tx, &app.estate_id, building).await?,
+    };
+    if units == 0 {
         let what = match &app.scope {
             ScopeRequest::Building(b) => format!("building `{b}` with units in estate `{}`", app.estate_id),
             _ => format!("estate `{}` with units", app.estate_id),
         };
         return Err(StoreError::NotFound(what));
     }
-    let units = match listed {
-        Some(units) => {
-            dispatch!(Tx, &mut *tx, |t| {
-                for chunk in units.chunks(500) {
-                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
-                    let sql = format!("INSERT INTO drawdown_units (drawdown_id, unit_id) VALUES {}", marks.join(", "));
-                    let mut query = sqlx::query(&sql).bind(app.drawdown_id.as_str());
-                    for unit in chunk {
-                        query = query.bind(unit.as_str());
-                    }
-                    query.execute(&mut **t).await?;
-                }
-            });
-            units.len() as u64
+    let id = app.drawdown_id.as_str();
+    let mut group = WriteGroup::new(tx);
+    group.push(
+        "INSERT INTO drawdowns (drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, description, \
+         applicant, submitted_on, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted')",
+        vec![
+            id.into(),
+            app.estate_id.as_str().into(),
+            scope_text.as_str().into(),
+            app.category.as_str().into(),
+            app.route.as_str().into(),
+            app.estimate.fen().into(),
+            app.contractor.as_str().into(),
+            app.description.as_str().into(),
+            app.applicant.as_str().into(),
+            app.submitted_on.to_string().into(),
+        ],
+    );
+    match &listed {
+        Some(listed) => {
+            let rows = listed.iter().flat_map(|unit| [id.into(), unit.as_str().into()]);
+            group.insert_rows("drawdown_units (drawdown_id, unit_id)", 2, "", rows.collect());
         }
-        None => dispatch!(Tx, &mut *tx, |t| {
-            sqlx::query(
-                "INSERT INTO drawdown_units (drawdown_id, unit_id) SELECT $1, u.unit_id FROM units u \
-                 JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $2 AND ($3 = '' OR b.building_id = $3)",
-            )
-            .bind(app.drawdown_id.as_str())
-            .bind(app.estate_id.as_str())
-            .bind(building)
-            .execute(&mut **t)
-            .await?
-            .rows_affected()
-        }),
-    };
-    record_event(tx, &app.drawdown_id, "apply", actor).await?;
+        // `building` empty: every building of the estate.
+        None => group.push(
+            "INSERT INTO drawdown_units (drawdown_id, unit_id) SELECT ?, u.unit_id FROM units u \
+             JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?)",
+            vec![id.into(), app.estate_id.as_str().into(), building.into(), building.into()],
+        ),
+    }
+    record_event(&mut group, id, "apply".to_owned(), actor);
+    group.send(tx).await?;
     Ok(Change {
         drawdown_id: app.drawdown_id.clone(),
         action: "apply".to_owned(),
@@ -737,8 +771,7 @@ async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor)
             return Err(DrawdownError::VoteNotPassed(describe_tally(&result)).into());
         }
     }
-    set_state(tx, drawdown_id, next, None).await?;
-    record_event(tx, drawdown_id, action.as_str(), actor).await?;
+    transition(tx, drawdown_id, next, None, action, actor).await?;
     Ok(changed(&d, action, next, None, Vec::new()))
 }
 
@@ -750,15 +783,14 @@ async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor
         return Ok(Change { message, ..unchanged(&d, Action::Revise.as_str()) });
     }
     check_revision(d.state, paid(tx, drawdown_id).await?, revised)?;
-    dispatch!(Tx, &mut *tx, |t| {
-        sqlx::query("UPDATE drawdowns SET estimate_fen = $1 WHERE drawdown_id = $2")
-            .bind(revised.fen())
-            .bind(drawdown_id)
-            .execute(&mut **t)
-            .await?;
-    });
     let event = Actor { reason: format!("estimate {} → {revised}: {}", d.estimate, actor.reason), ..actor.clone() };
-    record_event(tx, drawdown_id, "revise", &event).await?;
+    let mut group = WriteGroup::new(tx);
+    group.push(
+        "UPDATE drawdowns SET estimate_fen = ? WHERE drawdown_id = ?",
+        vec![revised.fen().into(), drawdown_id.into()],
+    );
+    record_event(&mut group, drawdown_id, "revise".to_owned(), &event);
+    group.send(tx).await?;
     let message = format!("estimate {} → {revised}", d.estimate);
     Ok(Change { changed: true, message, ..unchanged(&d, Action::Revise.as_str()) })
 }
@@ -778,35 +810,33 @@ async fn vote_in(
             d.route.as_str()
         )));
     }
-    if !beneficiaries(tx, drawdown_id).await?.iter().any(|b| b.unit_id == unit_id) {
-        return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
-    }
-    let previous: Option<String> = dispatch!(Tx, &mut *tx, |t| {
-        sqlx::query_scalar("SELECT vote FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
-            .bind(drawdown_id)
-            .bind(unit_id)
-            .fetch_optional(&mut **t)
-            .await?
+    // Whether the unit benefits, and its vote so far, in one read.
+    let found: Option<(String, Option<String>)> = dispatch!(Tx, &mut *tx, |t| {
+        sqlx::query_as(
+            "SELECT du.unit_id, v.vote FROM drawdown_units du LEFT JOIN drawdown_votes v \
+             ON v.drawdown_id = du.drawdown_id AND v.unit_id = du.unit_id WHERE du.drawdown_id = $1 AND du.unit_id = $2",
+        )
+        .bind(drawdown_id)
+        .bind(unit_id)
+        .fetch_optional(&mut **t)
+        .await?
     });
+    let Some((_, previous)) = found else {
+        return Err(StoreError::NotFound(format!("unit `{unit_id}` among the beneficiaries of `{drawdown_id}`")));
+    };
     let mut change = unchanged(&d, "vote");
     if previous.as_deref() == Some(vote.as_str()) {
         change.message = format!("unit {unit_id} already voted {}: nothing changed", vote.as_str());
         return Ok(change);
     }
-    dispatch!(Tx, &mut *tx, |t| {
-        sqlx::query("DELETE FROM drawdown_votes WHERE drawdown_id = $1 AND unit_id = $2")
-            .bind(drawdown_id)
-            .bind(unit_id)
-            .execute(&mut **t)
-            .await?;
-        sqlx::query("INSERT INTO drawdown_votes (drawdown_id, unit_id, vote) VALUES ($1, $2, $3)")
-            .bind(drawdown_id)
-            .bind(unit_id)
-            .bind(vote.as_str())
-            .execute(&mut **t)
-            .await?;
-    });
-    record_event(tx, drawdown_id, &format!("vote {unit_id} {}", vote.as_str()), actor).await?;
+    let mut group = WriteGroup::new(tx);
+    group.push(
+        "INSERT INTO drawdown_votes (drawdown_id, unit_id, vote) VALUES (?, ?, ?) \
+         ON CONFLICT (drawdown_id, unit_id) DO UPDATE SET vote = excluded.vote",
+        vec![drawdown_id.into(), unit_id.into(), vote.as_str().into()],
+    );
+    record_event(&mut group, drawdown_id, format!("vote {unit_id} {}", vote.as_str()), actor);
+    group.send(tx).await?;
     change.changed = true;
     change.message = format!("unit {unit_id} votes {}", vote.as_str());
     Ok(change)
@@ -819,10 +849,13 @@ async fn advance_in(tx: &mut Tx, drawdown_id: &str, amount: Money, actor: &Actor
     }
     let next = next_state(d.state, Action::Advance)?;
     check_advance(d.estimate, amount)?;
-    let (entry_id, topup) = pay(tx, &d, "advance", amount, actor.at).await?;
-    set_state(tx, drawdown_id, next, None).await?;
-    record_event(tx, drawdown_id, Action::Advance.as_str(), actor).await?;
-    Ok(changed(&d, Action::Advance, next, Some(entry_id), topup))
+    let payment = plan_payment(tx, &d, "advance", amount, actor.at).await?;
+    let mut group = WriteGroup::new(tx);
+    write_payment(tx, &mut group, &payment).await?;
+    set_state(&mut group, drawdown_id, next, None);
+    record_event(&mut group, drawdown_id, Action::Advance.as_str().to_owned(), actor);
+    group.send(tx).await?;
+    Ok(changed(&d, Action::Advance, next, Some(payment.entry_id), payment.shortfalls))
 }
 
 async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &Actor) -> Result<Change, StoreError> {
@@ -832,8 +865,7 @@ async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &
     }
     let next = next_state(d.state, Action::Complete)?;
     check_final_cost(d.estimate, paid(tx, drawdown_id).await?, final_cost)?;
-    set_state(tx, drawdown_id, next, Some(final_cost)).await?;
-    record_event(tx, drawdown_id, Action::Complete.as_str(), actor).await?;
+    transition(tx, drawdown_id, next, Some(final_cost), Action::Complete, actor).await?;
     Ok(changed(&d, Action::Complete, next, None, Vec::new()))
 }
 
@@ -847,13 +879,18 @@ async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Chan
         .final_cost
         .ok_or_else(|| StoreError::Corrupt(format!("drawdown `{drawdown_id}` completed without a final cost")))?;
     let rest = Money::from_fen(final_cost.fen() - paid(tx, drawdown_id).await?.fen());
-    let (entry_id, topup) = if rest.is_positive() {
-        pay(tx, &d, "final", rest, actor.at).await.map(|(e, t)| (Some(e), t))?
-    } else {
-        (None, Vec::new())
+    let payment = match rest.is_positive() {
+        true => Some(plan_payment(tx, &d, "final", rest, actor.at).await?),
+        false => None,
     };
-    set_state(tx, drawdown_id, next, None).await?;
-    record_event(tx, drawdown_id, Action::Settle.as_str(), actor).await?;
+    let mut group = WriteGroup::new(tx);
+    if let Some(payment) = &payment {
+        write_payment(tx, &mut group, payment).await?;
+    }
+    set_state(&mut group, drawdown_id, next, None);
+    record_event(&mut group, drawdown_id, Action::Settle.as_str().to_owned(), actor);
+    group.send(tx).await?;
+    let (entry_id, topup) = payment.map_or((None, Vec::new()), |p| (Some(p.entry_id), p.shortfalls));
     Ok(changed(&d, Action::Settle, next, entry_id, topup))
 }
 
@@ -863,8 +900,7 @@ async fn cancel_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Chan
         return Ok(unchanged(&d, Action::Cancel.as_str()));
     }
     let next = next_state(d.state, Action::Cancel)?;
-    set_state(tx, drawdown_id, next, None).await?;
-    record_event(tx, drawdown_id, Action::Cancel.as_str(), actor).await?;
+    transition(tx, drawdown_id, next, None, Action::Cancel, actor).await?;
     Ok(changed(&d, Action::Cancel, next, None, Vec::new()))
 }
 

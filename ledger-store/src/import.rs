@@ -8,11 +8,12 @@ use ledger_core::import::{plan_registry, EntryChecker, NewEntry, Problem, Refusa
 use ledger_core::interchange::JournalReader;
 use ledger_core::registry::{Building, Estate, Unit};
 
+use crate::group::{Value, WriteGroup};
 use crate::query::{load_entry, load_state};
 use crate::{dispatch, Pool, Store, StoreError, Tx};
 
-/// Rows per multi-row INSERT: 6 columns × 1000 stays under SQLite's 32,766 bound parameters.
-const ROWS_PER_INSERT: usize = 1000;
+/// Account names looked up per query.
+const NAMES_PER_LOOKUP: usize = 1000;
 /// Bytes of COPY data sent to PostgreSQL at a time.
 const COPY_CHUNK_BYTES: usize = 1 << 20;
 
@@ -136,14 +137,18 @@ impl Store {
         } else {
             while let Some(batch) = batches.recv().await {
                 let new_accounts = accounts.assign(&batch);
-                insert_accounts(&mut tx, &new_accounts).await?;
                 let rows = chain.number(&batch);
-                insert_entries(&mut tx, &rows, &accounts.ids).await?;
+                let mut group = WriteGroup::new(&tx);
+                insert_accounts(&mut group, new_accounts);
+                insert_entries(&mut group, &rows, &accounts.ids);
+                group.send(&mut tx).await?;
                 totals_of(&rows, &accounts.ids, &mut totals);
                 written(&rows);
             }
         }
-        add_to_totals(&mut tx, &totals).await?;
+        let mut group = WriteGroup::new(&tx);
+        add_to_totals(&mut group, &totals);
+        group.send(&mut tx).await?;
         let checked = checking.await.expect("the journal checker does not panic");
         if checked.refusal.total > 0 {
             return Err(StoreError::Refused(refused(&mut tx, checked.refusal).await?));
@@ -312,18 +317,9 @@ impl Chain {
     }
 }
 
-async fn insert_accounts(tx: &mut Tx, new_accounts: &[(i64, String)]) -> Result<(), StoreError> {
-    for chunk in new_accounts.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(matches!(tx, Tx::Postgres(_)), "accounts (account_id, account)", 2, chunk.len());
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for (id, account) in chunk {
-                query = query.bind(*id).bind(account.as_str());
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+fn insert_accounts(group: &mut WriteGroup<'_>, new_accounts: Vec<(i64, String)>) {
+    let values = new_accounts.into_iter().flat_map(|(id, account)| [Value::from(id), Value::from(account)]);
+    group.insert_rows("accounts (account_id, account)", 2, "", values.collect());
 }
 
 /// Debit and credit totals per account number of some entry rows.
@@ -336,40 +332,28 @@ fn totals_of(rows: &[EntryRow<'_>], accounts: &HashMap<String, i64>, totals: &mu
 }
 
 /// Adds posted amounts to the accounts' running totals, in the posting transaction.
-async fn add_to_totals(tx: &mut Tx, totals: &HashMap<i64, (i64, i64)>) -> Result<(), StoreError> {
-    let rows: Vec<(&i64, &(i64, i64))> = totals.iter().collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "{} ON CONFLICT (account_id) DO UPDATE SET debit_fen = account_totals.debit_fen + excluded.debit_fen, \
-             credit_fen = account_totals.credit_fen + excluded.credit_fen",
-            insert_sql(
-                matches!(tx, Tx::Postgres(_)),
-                "account_totals (account_id, debit_fen, credit_fen)",
-                3,
-                chunk.len()
-            )
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for (id, (debit, credit)) in chunk {
-                query = query.bind(**id).bind(*debit).bind(*credit);
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+fn add_to_totals(group: &mut WriteGroup<'_>, totals: &HashMap<i64, (i64, i64)>) {
+    let values = totals.iter().flat_map(|(id, (debit, credit))| [(*id).into(), (*debit).into(), (*credit).into()]);
+    group.insert_rows(
+        "account_totals (account_id, debit_fen, credit_fen)",
+        3,
+        "ON CONFLICT (account_id) DO UPDATE SET debit_fen = account_totals.debit_fen + excluded.debit_fen, \
+         credit_fen = account_totals.credit_fen + excluded.credit_fen",
+        values.collect(),
+    );
 }
 
 /// Appends a few checked entries to the chain inside a write transaction (drawdown payments):
 /// only their own accounts are looked up (none that `known` already numbers), so the cost does
-/// not grow with the ledger.
-pub(crate) async fn append_entries(
+/// not grow with the ledger. Reads now; the writes join `group`, for the caller to send.
+pub(crate) async fn append_entries<'a>(
     tx: &mut Tx,
-    entries: &[NewEntry],
-    known: HashMap<String, i64>,
+    group: &mut WriteGroup<'a>,
+    entries: &'a [NewEntry],
+    known: &HashMap<String, i64>,
 ) -> Result<(), StoreError> {
     let numbered = matches!(tx, Tx::Postgres(_));
-    let mut ids = known;
+    let mut ids = known.clone();
     let names: std::collections::BTreeSet<&str> = entries
         .iter()
         .flat_map(|e| &e.stored.postings)
@@ -377,7 +361,7 @@ pub(crate) async fn append_entries(
         .filter(|name| !ids.contains_key(*name))
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
-    for chunk in names.chunks(ROWS_PER_INSERT) {
+    for chunk in names.chunks(NAMES_PER_LOOKUP) {
         let marks: Vec<String> =
             (1..=chunk.len()).map(|i| if numbered { format!("${i}") } else { "?".to_owned() }).collect();
         let sql = format!("SELECT account_id, account FROM accounts WHERE account IN ({})", marks.join(", "));
@@ -397,14 +381,14 @@ pub(crate) async fn append_entries(
         None
     };
     let mut accounts = AccountNumbers { ids, last_id: last_id.unwrap_or(0) };
-    let new_accounts = accounts.assign(entries);
-    insert_accounts(tx, &new_accounts).await?;
+    insert_accounts(group, accounts.assign(entries));
     let mut chain = Chain::load(tx).await?;
     let rows = chain.number(entries);
-    insert_entries(tx, &rows, &accounts.ids).await?;
+    insert_entries(group, &rows, &accounts.ids);
     let mut totals = HashMap::new();
     totals_of(&rows, &accounts.ids, &mut totals);
-    add_to_totals(tx, &totals).await
+    add_to_totals(group, &totals);
+    Ok(())
 }
 
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).
@@ -418,73 +402,28 @@ async fn chain_head(tx: &mut Tx) -> Result<(i64, Hash), StoreError> {
     }
 }
 
-/// `INSERT INTO {target} VALUES (?, …), (…)` for `rows` rows of `columns` values.
-///
-/// SQLite gets anonymous `?` placeholders: it finds a *named* parameter (`$1`) by a linear
-/// scan, which made a 6,000-value INSERT quadratic. PostgreSQL needs `$n`.
-fn insert_sql(numbered: bool, target: &str, columns: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {target} VALUES ");
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            let sep = if column == 0 { "" } else { ", " };
-            if numbered {
-                sql.push_str(&format!("{sep}${}", row * columns + column + 1));
-            } else {
-                sql.push_str(&format!("{sep}?"));
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 async fn insert_estates(tx: &mut Tx, estates: &[Estate]) -> Result<(), StoreError> {
-    for chunk in estates.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            matches!(tx, Tx::Postgres(_)),
-            "estates (estate_id, name, district, street_office, property_company)",
-            5,
-            chunk.len(),
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for e in chunk {
-                query = query
-                    .bind(e.estate_id.as_str())
-                    .bind(e.name.as_str())
-                    .bind(e.district.as_str())
-                    .bind(e.street_office.as_str())
-                    .bind(e.property_company.as_str());
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+    let mut group = WriteGroup::new(tx);
+    let values = estates.iter().flat_map(|e| {
+        [&e.estate_id, &e.name, &e.district, &e.street_office, &e.property_company].map(|v| Value::from(v.as_str()))
+    });
+    group.insert_rows("estates (estate_id, name, district, street_office, property_company)", 5, "", values.collect());
+    group.send(tx).await
 }
 
 async fn insert_buildings(tx: &mut Tx, buildings: &[Building]) -> Result<(), StoreError> {
-    for chunk in buildings.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            matches!(tx, Tx::Postgres(_)),
-            "buildings (building_id, estate_id, name, floors, has_elevator)",
-            5,
-            chunk.len(),
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for b in chunk {
-                query = query
-                    .bind(b.building_id.as_str())
-                    .bind(b.estate_id.as_str())
-                    .bind(b.name.as_str())
-                    .bind(i64::from(b.floors))
-                    .bind(b.has_elevator);
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+    let mut group = WriteGroup::new(tx);
+    let values = buildings.iter().flat_map(|b| {
+        [
+            b.building_id.as_str().into(),
+            b.estate_id.as_str().into(),
+            b.name.as_str().into(),
+            i64::from(b.floors).into(),
+            b.has_elevator.into(),
+        ]
+    });
+    group.insert_rows("buildings (building_id, estate_id, name, floors, has_elevator)", 5, "", values.collect());
+    group.send(tx).await
 }
 
 async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
@@ -503,78 +442,58 @@ async fn insert_units(tx: &mut Tx, units: &[Unit]) -> Result<(), StoreError> {
         )
         .await;
     }
-    for chunk in units.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            matches!(tx, Tx::Postgres(_)),
-            "units (unit_id, building_id, floor_area_centi_m2, unit_use, owner)",
-            5,
-            chunk.len(),
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for u in chunk {
-                query = query
-                    .bind(u.unit_id.as_str())
-                    .bind(u.building_id.as_str())
-                    .bind(u.floor_area.centi_m2())
-                    .bind(u.unit_use.as_str())
-                    .bind(u.owner.as_str());
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+    let mut group = WriteGroup::new(tx);
+    let values = units.iter().flat_map(|u| {
+        [
+            u.unit_id.as_str().into(),
+            u.building_id.as_str().into(),
+            u.floor_area.centi_m2().into(),
+            u.unit_use.as_str().into(),
+            u.owner.as_str().into(),
+        ]
+    });
+    group.insert_rows("units (unit_id, building_id, floor_area_centi_m2, unit_use, owner)", 5, "", values.collect());
+    group.send(tx).await
 }
 
-async fn insert_entries(tx: &mut Tx, rows: &[EntryRow<'_>], accounts: &HashMap<String, i64>) -> Result<(), StoreError> {
-    let numbered = matches!(tx, Tx::Postgres(_));
-    let sql = insert_sql(
-        numbered,
+/// Adds numbered entries and their postings.
+fn insert_entries<'a>(group: &mut WriteGroup<'a>, rows: &[EntryRow<'a>], accounts: &HashMap<String, i64>) {
+    let entries = rows.iter().flat_map(|r| {
+        let e = r.entry;
+        [
+            r.seq.into(),
+            e.entry_id.as_str().into(),
+            e.date.as_str().into(),
+            e.kind.as_str().into(),
+            e.reverses.as_deref().into(),
+            r.content_hash.to_vec().into(),
+            r.chain_hash.to_vec().into(),
+        ]
+    });
+    group.insert_rows(
         "entries (seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash)",
         7,
-        rows.len(),
+        "",
+        entries.collect(),
     );
-    dispatch!(Tx, tx, |t| {
-        let mut query = sqlx::query(&sql);
-        for r in rows {
-            let e = r.entry;
-            query = query
-                .bind(r.seq)
-                .bind(e.entry_id.as_str())
-                .bind(e.date.as_str())
-                .bind(e.kind.as_str())
-                .bind(e.reverses.as_deref())
-                .bind(&r.content_hash[..])
-                .bind(&r.chain_hash[..]);
-        }
-        query.execute(&mut **t).await?;
+    let postings = rows.iter().flat_map(|r| {
+        r.entry.postings.iter().enumerate().flat_map(move |(i, p)| {
+            [
+                r.seq.into(),
+                (i as i64 + 1).into(),
+                accounts[&p.account].into(),
+                p.debit_fen.into(),
+                p.credit_fen.into(),
+                p.memo.as_str().into(),
+            ]
+        })
     });
-    let postings: Vec<(i64, i64, &ledger_core::audit::StoredPosting)> = rows
-        .iter()
-        .flat_map(|r| r.entry.postings.iter().enumerate().map(move |(i, p)| (r.seq, i as i64 + 1, p)))
-        .collect();
-    for chunk in postings.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(
-            numbered,
-            "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)",
-            6,
-            chunk.len(),
-        );
-        dispatch!(Tx, tx, |t| {
-            let mut query = sqlx::query(&sql);
-            for (seq, line_no, p) in chunk {
-                query = query
-                    .bind(*seq)
-                    .bind(*line_no)
-                    .bind(accounts[&p.account])
-                    .bind(p.debit_fen)
-                    .bind(p.credit_fen)
-                    .bind(p.memo.as_str());
-            }
-            query.execute(&mut **t).await?;
-        });
-    }
-    Ok(())
+    group.insert_rows(
+        "postings (entry_seq, line_no, account_id, debit_fen, credit_fen, memo)",
+        6,
+        "",
+        postings.collect(),
+    );
 }
 
 /// PostgreSQL's COPY in text format, an order of magnitude faster than INSERT: all postings go

@@ -11,6 +11,7 @@
 //! predecessor, so `verify` can prove nothing was changed.
 
 mod drawdown;
+mod group;
 mod import;
 mod query;
 mod schema;

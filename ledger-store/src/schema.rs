@@ -41,8 +41,8 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        sqlite: include_str!("migrations/0007_beneficiaries_unchecked.sqlite.sql"),
-        postgres: include_str!("migrations/0007_beneficiaries_unchecked.postgres.sql"),
+        sqlite: include_str!("migrations/0007_kept_rows.sqlite.sql"),
+        postgres: include_str!("migrations/0007_kept_rows.postgres.sql"),
     },
 ];
 

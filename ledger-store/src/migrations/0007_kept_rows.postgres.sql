@@ -21,3 +21,7 @@ CREATE TRIGGER drawdowns_kept BEFORE DELETE OR UPDATE OF drawdown_id ON drawdown
     FOR EACH ROW EXECUTE FUNCTION refuse_delete_kept();
 CREATE TRIGGER drawdowns_no_truncate BEFORE TRUNCATE ON drawdowns
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete_kept();
+
+-- Accounts refused UPDATE and DELETE from the start, but not TRUNCATE (entries and postings do).
+CREATE TRIGGER accounts_no_truncate BEFORE TRUNCATE ON accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change_to_posted();

@@ -240,6 +240,7 @@ pub struct ApplyRequest {
     description: String,
     #[serde(default)]
     green_channel: bool,
+    /// Today when left out; another day only for an admin (a backfill of paper records).
     submitted_on: Option<String>,
 }
 
@@ -300,6 +301,7 @@ pub struct TransitionRequest {
     amount: Option<String>,
     final_cost: Option<String>,
     estimate: Option<String>,
+    /// Today when left out; another day only for an admin (a backfill of paper records).
     date: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{read_statement, read_unit_balances};
 use ledger_core::recon::{reconcile as reconcile_facts, BankFiles};
 use ledger_core::{Date, Money};
-use ledger_store::{Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest};
+use ledger_store::{today, Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -70,11 +70,6 @@ fn recorded_on(caller: &Caller, text: Option<&str>, name: &str) -> Result<Date, 
         )));
     }
     Ok(day)
-}
-
-fn today() -> Date {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Date::from_days_since_epoch((secs / 86_400) as i32)
 }
 
 /// The longest `Idempotency-Key` accepted.

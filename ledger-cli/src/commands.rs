@@ -255,7 +255,7 @@ async fn demo_green_channel_repair(db: &str, city_dir: &Path) -> anyhow::Result<
     let estate =
         registry.estates.iter().find(|e| e.value.estate_id == building.estate_id).context("its estate")?.value.clone();
     let store = open(db).await?;
-    let today = crate::drawdown::today();
+    let today = ledger_store::today();
     let actor = |name: &str, role: &str, reason: &str| Actor {
         name: name.to_owned(),
         role: role.to_owned(),

@@ -18,7 +18,7 @@ pub struct DrawdownArgs {
     /// A public holiday (YYYY-MM-DD) not counted as a working day; repeat for several.
     #[arg(long = "holiday", global = true, value_parser = parse_date)]
     pub holidays: Vec<Date>,
-    /// The day the action happens (default: today).
+    /// The day the action happens (default: today, China Standard Time).
     #[arg(long, global = true, value_parser = parse_date)]
     pub date: Option<Date>,
 }
@@ -183,12 +183,6 @@ fn parse_state(text: &str) -> Result<State, String> {
         .ok_or_else(|| "expected submitted, approved, rejected, advanced, completed, settled or cancelled".to_owned())
 }
 
-/// Today by the system clock.
-pub fn today() -> Date {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Date::from_days_since_epoch((secs / 86_400) as i32)
-}
-
 fn street_office(actor: &str) -> anyhow::Result<String> {
     match actor.strip_prefix("street_office:") {
         Some(name) if !name.is_empty() => Ok(name.to_owned()),
@@ -198,7 +192,7 @@ fn street_office(actor: &str) -> anyhow::Result<String> {
 
 pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Outcome> {
     let store = Store::connect(db).await?;
-    let at = args.date.unwrap_or_else(today);
+    let at = args.date.unwrap_or_else(ledger_store::today);
     let holidays: BTreeSet<Date> = args.holidays.iter().copied().collect();
     let actor = |name: &str, role: &str, reason: &str| Actor {
         name: name.to_owned(),

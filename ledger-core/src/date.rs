@@ -12,6 +12,10 @@ pub struct Date {
     days: i32,
 }
 
+/// The fund's days are China Standard Time (UTC+8, no daylight saving): "today" and a street
+/// office's deadline turn over at midnight in the city, not eight hours later at Greenwich.
+pub const FUND_UTC_OFFSET_SECONDS: i64 = 8 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("expected a date as YYYY-MM-DD, found `{0}`")]
 pub struct DateError(pub String);
@@ -53,6 +57,12 @@ impl Date {
 
     pub const fn from_days_since_epoch(days: i32) -> Date {
         Date { days }
+    }
+
+    /// The fund's day (see [`FUND_UTC_OFFSET_SECONDS`]) at a moment in seconds since
+    /// 1970-01-01T00:00:00Z.
+    pub fn of_unix_seconds(seconds: i64) -> Date {
+        Date { days: (seconds + FUND_UTC_OFFSET_SECONDS).div_euclid(86_400) as i32 }
     }
 
     pub fn add_days(self, days: i32) -> Date {
@@ -132,6 +142,14 @@ impl Serialize for Date {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_day_turns_at_midnight_in_the_city() {
+        let midnight_in_beijing = 1_795_276_800; // 2026-11-21T16:00:00Z = 2026-11-22 00:00 +08:00
+        assert_eq!(Date::of_unix_seconds(midnight_in_beijing).to_string(), "2026-11-22");
+        assert_eq!(Date::of_unix_seconds(midnight_in_beijing - 1).to_string(), "2026-11-21");
+        assert_eq!(Date::of_unix_seconds(0).to_string(), "1970-01-01");
+    }
 
     #[test]
     fn parses_strictly() {

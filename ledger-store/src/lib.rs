@@ -122,6 +122,13 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The fund's day today by the system clock (China Standard Time, see
+/// [`ledger_core::date::FUND_UTC_OFFSET_SECONDS`]): what a write is recorded on.
+pub fn today() -> ledger_core::Date {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    ledger_core::Date::of_unix_seconds(now as i64)
+}
+
 /// How many connections a pool opens; the CLI needs one, the API a few.
 const MAX_CONNECTIONS: u32 = 8;
 /// How long a writer waits for SQLite's lock before giving up.

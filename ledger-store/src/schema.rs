@@ -49,6 +49,14 @@ const MIGRATIONS: &[Migration] = &[
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";
 
 pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
+    // Nearly always every migration is in already: one query says so, instead of a transaction
+    // per migration on every connect (each CLI command connects once).
+    let applied: Result<Vec<i64>, sqlx::Error> = dispatch!(Pool, pool, |p| {
+        sqlx::query_scalar("SELECT version FROM mfund_schema_versions").fetch_all(p).await
+    });
+    if applied.is_ok_and(|applied| MIGRATIONS.iter().all(|m| applied.contains(&m.version))) {
+        return Ok(());
+    }
     for migration in MIGRATIONS {
         let script = match pool {
             Pool::Sqlite(_) => migration.sqlite,

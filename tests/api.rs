@@ -364,4 +364,11 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
     let unknown = mfund(&a.db.url, &["user", "revoke", "--name", "nobody"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("user `nobody`"), "{}", stderr(&unknown));
+    // A street office without the office it acts for is refused, and no token is printed.
+    let unscoped = mfund(&a.db.url, &["user", "add", "--name", "loose", "--role", "street_office"]);
+    assert_eq!(unscoped.status.code(), Some(2));
+    assert!(stderr(&unscoped).contains("give its scope"), "{}", stderr(&unscoped));
+    assert!(unscoped.stdout.is_empty(), "a refused user got a token");
+    let listed = mfund(&a.db.url, &["user", "list", "--json"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("loose"));
 }

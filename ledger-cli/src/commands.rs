@@ -77,12 +77,6 @@ async fn user(db: &str, verb: crate::args::UserVerb, json: bool) -> anyhow::Resu
             return Ok(Outcome::Clean);
         }
     };
-    if matches!(role.as_str(), "street_office" | "property_company") && scope.is_empty() {
-        bail!(
-            "a {role} acts for one {}: give --scope",
-            if role == "street_office" { "street office" } else { "company" }
-        );
-    }
     let token = new_token()?;
     let store = open(db).await?;
     store

@@ -36,6 +36,16 @@ impl Store {
                 ROLES.join(", ")
             )));
         }
+        // A street office or a property company acts for one office or company: without a
+        // scope its token would match nothing (or, worse, read as "any").
+        let scoped = match user.role.as_str() {
+            "street_office" => Some("street office"),
+            "property_company" => Some("company"),
+            _ => None,
+        };
+        if let (Some(what), true) = (scoped, user.scope.trim().is_empty()) {
+            return Err(StoreError::Conflict(format!("a {} acts for one {what}: give its scope", user.role)));
+        }
         let result = dispatch!(Pool, &self.pool, |p| {
             sqlx::query("INSERT INTO users (name, role, scope, token_hash) VALUES ($1, $2, $3, $4)")
                 .bind(user.name.as_str())

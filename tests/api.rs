@@ -202,8 +202,9 @@ async fn roles_scopes_and_error_codes(engine: Engine) {
     assert_eq!(page.status(), StatusCode::OK);
 }
 
-/// Only an admin may record a request on another day (a backfill), and is then recorded under
-/// its own name; a rejection without a reason changes nothing.
+/// Only an admin may record a request on an earlier day (a backfill), never a day to come nor
+/// before the filing; only the estate's street office decides, recorded under its name; a
+/// rejection without a reason changes nothing.
 async fn the_record_says_who_acted_and_on_which_day(engine: Engine) {
     let a = api(engine).await;
     let r = &a.router;
@@ -213,30 +214,50 @@ async fn the_record_says_who_acted_and_on_which_day(engine: Engine) {
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("`submitted_on`"), "{body}");
     assert_eq!(call(r, "GET", "/drawdowns/G3", Some("auditor"), None, None).await.0, StatusCode::NOT_FOUND);
+    let mut future = green("G4", &a.building);
+    future["submitted_on"] = json!("2999-01-01");
+    let (status, body) = call(r, "POST", "/drawdowns", Some("root"), Some(future), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
     let (status, body) = call(r, "POST", "/drawdowns", Some("root"), Some(backdated), None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let (status, body) =
-        call(r, "POST", "/drawdowns/G3/approve", Some("office"), Some(json!({"date": "2020-01-03"})), None).await;
+    // The street office may not backdate; nobody but the street office decides, admin included.
+    let dated = json!({"reason": "同意", "date": "2020-01-03"});
+    let (status, body) = call(r, "POST", "/drawdowns/G3/approve", Some("office"), Some(dated.clone()), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`date`"), "{body}");
+    let (status, body) = call(r, "POST", "/drawdowns/G3/approve", Some("root"), Some(dated), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("street office"), "{body}");
     let (status, body) =
         call(r, "POST", "/drawdowns/G3/reject", Some("office"), Some(json!({"reason": "  "})), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rule_violation")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("reason"), "{body}");
-
-    let approval = json!({"reason": "补录纸质审批", "date": "2020-01-03"});
-    let (status, body) = call(r, "POST", "/drawdowns/G3/approve", Some("root"), Some(approval), None).await;
+    assert_eq!(call(r, "GET", "/drawdowns/G3", Some("auditor"), None, None).await.1["state"], "submitted");
+    let (status, body) =
+        call(r, "POST", "/drawdowns/G3/approve", Some("office"), Some(json!({"reason": "同意"})), None).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("approved")), "{body}");
+
+    // A clerk may not backdate a payment; an admin's backfill may not precede the filing.
+    let early = json!({"amount": "100", "date": "2020-01-03"});
+    let (status, body) = call(r, "POST", "/drawdowns/G3/advance", Some("clerk"), Some(early), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    let before = json!({"amount": "100", "date": "2020-01-01"});
+    let (status, body) = call(r, "POST", "/drawdowns/G3/advance", Some("root"), Some(before), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rule_violation")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("before the drawdown was filed"), "{body}");
+
     let shown = call(r, "GET", "/drawdowns/G3", Some("auditor"), None, None).await.1;
-    assert_eq!(shown["submitted_on"], "2020-01-02");
+    assert_eq!((shown["submitted_on"].as_str(), shown["paid"].as_str()), (Some("2020-01-02"), Some("0.00")));
     let events = shown["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{shown}");
     let approved = &events[1];
     assert_eq!(
-        (approved["action"].as_str(), approved["actor"].as_str(), approved["role"].as_str(), approved["at"].as_str()),
-        (Some("approve"), Some("root"), Some("admin"), Some("2020-01-03")),
+        (approved["action"].as_str(), approved["actor"].as_str(), approved["role"].as_str()),
+        (Some("approve"), Some(a.office.as_str()), Some("street_office")),
         "{approved}"
     );
+    assert_eq!(approved["at"].as_str(), Some(ledger_store::today().to_string().as_str()));
 }
 
 async fn concurrent_approvals_and_payments_change_once(engine: Engine) {

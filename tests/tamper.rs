@@ -27,10 +27,14 @@ async fn registry_rows_and_accounts_cannot_be_removed(engine: Engine) {
     assert!(unit.unwrap_err().contains("kept"), "a unit was deleted");
     let renumbered = raw_sql(&db, "UPDATE units SET unit_id = unit_id || 'x'").await;
     assert!(renumbered.unwrap_err().contains("kept"), "units were renumbered");
+    let unlisted = raw_sql(&db, "DELETE FROM drawdowns").await;
+    assert_eq!(unlisted, Ok(0), "no drawdowns yet: nothing to refuse");
     if engine == Engine::Postgres {
-        for table in ["units", "accounts"] {
+        for (table, refusal) in
+            [("units", "kept"), ("drawdowns", "kept"), ("drawdown_units", "kept"), ("accounts", "append-only")]
+        {
             let emptied = raw_sql(&db, &format!("TRUNCATE {table} CASCADE")).await;
-            assert!(emptied.is_err(), "{table} was truncated");
+            assert!(emptied.as_ref().is_err_and(|e| e.contains(refusal)), "{table}: {emptied:?}");
         }
     }
 }

@@ -2,8 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use ledger_core::drawdown::ADMIN_ROLE;
-use ledger_store::User;
+use ledger_store::{User, ADMIN_ROLE};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote, ADMIN_ROLE};
+use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote};
 use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{read_statement, read_unit_balances};
 use ledger_core::recon::{reconcile as reconcile_facts, BankFiles};
 use ledger_core::{Date, Money};
-use ledger_store::{today, Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest};
+use ledger_store::{today, Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest, ADMIN_ROLE};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -58,12 +58,15 @@ fn date(text: &str, name: &str) -> Result<Date, ApiError> {
     Date::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
 }
 
-/// The day a write is recorded on: today. Only an admin may name another day (a backfill of
-/// paper records); anyone else could backdate an approval or move a decision deadline.
+/// The day a write is recorded on: today. Only an admin may name another, earlier day (a
+/// backfill of paper records); anyone else could backdate an approval or move a deadline.
 fn recorded_on(caller: &Caller, text: Option<&str>, name: &str) -> Result<Date, ApiError> {
     let today = today();
     let Some(text) = text else { return Ok(today) };
     let day = date(text, name)?;
+    if day > today {
+        return Err(ApiError::invalid(format!("field `{name}`: {day} is still to come (today is {today})")));
+    }
     if day != today && !caller.is(ADMIN_ROLE) {
         return Err(ApiError::forbidden(format!(
             "field `{name}`: only an admin may record a request on another day than today ({today}); leave it out"
@@ -235,7 +238,7 @@ pub struct ApplyRequest {
     description: String,
     #[serde(default)]
     green_channel: bool,
-    /// Today when left out; another day only for an admin (a backfill of paper records).
+    /// Today when left out; an earlier day only for an admin (a backfill of paper records).
     submitted_on: Option<String>,
 }
 
@@ -296,7 +299,7 @@ pub struct TransitionRequest {
     amount: Option<String>,
     final_cost: Option<String>,
     estimate: Option<String>,
-    /// Today when left out; another day only for an admin (a backfill of paper records).
+    /// Today when left out; an earlier day only for an admin (a backfill of paper records).
     date: Option<String>,
 }
 
@@ -314,11 +317,13 @@ pub async fn transition(
     let at = recorded_on(&caller, r.date.as_deref(), "date")?;
     let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: r.reason.clone() };
     let decider = |caller: &Caller| -> Result<Actor, ApiError> {
-        caller.require(&["street_office"], "deciding on a drawdown")?;
-        // A street office decides for its own estates only, and is recorded by its office's
-        // name; an admin may act for any, recorded under its own name and role.
-        if caller.is(ADMIN_ROLE) {
-            return Ok(actor.clone());
+        // The estate's street office decides, nobody else (SPEC §5), not even an admin; it is
+        // recorded under its office's name.
+        if !caller.is("street_office") {
+            return Err(ApiError::forbidden(format!(
+                "`{}` is {}: only the estate's street office ({street_office}) decides on a drawdown",
+                caller.0.name, caller.0.role
+            )));
         }
         if caller.0.scope != street_office {
             return Err(ApiError::forbidden(format!(

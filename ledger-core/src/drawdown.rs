@@ -143,6 +143,8 @@ pub enum DrawdownError {
     BadId(String),
     #[error("a rejection needs a reason the applicant can act on")]
     NoReason,
+    #[error("dated {at}, before the drawdown was filed on {submitted_on}")]
+    BeforeFiling { at: Date, submitted_on: Date },
 }
 
 /// The longest drawdown id: its payment entries are `DD-{id}-advance`, which must still be a
@@ -280,17 +282,23 @@ pub fn check_route(category: Category, route: Route) -> Result<(), DrawdownError
     }
 }
 
-/// The role that may act for any street office (and is recorded as itself when it does).
-pub const ADMIN_ROLE: &str = "admin";
-
-/// Only the street office of the drawdown's estate may approve, reject or revise it; an admin
-/// may act for any street office.
-pub fn check_street_office(estate_street_office: &str, acting: &str, role: &str) -> Result<(), DrawdownError> {
-    if role != ADMIN_ROLE && estate_street_office != acting {
+/// Only the street office of the drawdown's estate may approve, reject or revise it (SPEC §5:
+/// "nobody else", not even an administrator).
+pub fn check_street_office(estate_street_office: &str, acting: &str) -> Result<(), DrawdownError> {
+    if estate_street_office != acting {
         return Err(DrawdownError::WrongStreetOffice {
             expected: estate_street_office.to_owned(),
             found: acting.to_owned(),
         });
+    }
+    Ok(())
+}
+
+/// Nothing happens to a drawdown before it was filed: a transition dated earlier (a mistyped
+/// backfill) would put the record out of order.
+pub fn check_acted_on(submitted_on: Date, at: Date) -> Result<(), DrawdownError> {
+    if at < submitted_on {
+        return Err(DrawdownError::BeforeFiling { at, submitted_on });
     }
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::pin::Pin;
 use ledger_core::apportion::{apportion, ShareBasis};
 use ledger_core::audit::StoredEntry;
 use ledger_core::drawdown::{
-    already_done, check_advance, check_drawdown_id, check_final_cost, check_rejection_reason, check_revision,
-    check_route, check_street_office, decision_due, is_overdue, next_state, split_payment, tally, Action, Beneficiary,
-    Category, DrawdownError, Route, Shortfall, State, Tally, Vote,
+    already_done, check_acted_on, check_advance, check_drawdown_id, check_final_cost, check_rejection_reason,
+    check_revision, check_route, check_street_office, decision_due, is_overdue, next_state, split_payment, tally,
+    Action, Beneficiary, Category, DrawdownError, Route, Shortfall, State, Tally, Vote,
 };
 use ledger_core::import::NewEntry;
 use ledger_core::registry::FloorArea;
@@ -194,6 +194,13 @@ async fn load(tx: &mut Tx, drawdown_id: &str) -> Result<Loaded, StoreError> {
     loaded(row.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))?)
 }
 
+/// Loads a drawdown for a transition by `actor`, refused if dated before the filing.
+async fn load_for(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Loaded, StoreError> {
+    let d = load(tx, drawdown_id).await?;
+    check_acted_on(d.submitted_on, actor.at)?;
+    Ok(d)
+}
+
 async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary>, StoreError> {
     let rows: Vec<(String, String, i64)> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
@@ -263,16 +270,20 @@ fn set_state<'a>(group: &mut WriteGroup<'a>, drawdown_id: &'a str, state: State,
     );
 }
 
-/// A transition's state change and event, sent together.
+/// A transition's payment (if any), state change and event, sent together.
 async fn transition(
     tx: &mut Tx,
     drawdown_id: &str,
     next: State,
     final_cost: Option<Money>,
+    payment: Option<&Payment>,
     action: Action,
     actor: &Actor,
 ) -> Result<(), StoreError> {
     let mut group = WriteGroup::new(tx);
+    if let Some(payment) = payment {
+        write_payment(tx, &mut group, payment).await?;
+    }
     set_state(&mut group, drawdown_id, next, final_cost);
     record_event(&mut group, drawdown_id, action.as_str().to_owned(), actor);
     group.send(tx).await
@@ -756,8 +767,8 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
 
 async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor) -> Result<Change, StoreError> {
     let action = if approve { Action::Approve } else { Action::Reject };
-    let d = load(tx, drawdown_id).await?;
-    check_street_office(&d.street_office, &actor.name, &actor.role)?;
+    let d = load_for(tx, drawdown_id, actor).await?;
+    check_street_office(&d.street_office, &actor.name)?;
     if !approve {
         check_rejection_reason(&actor.reason)?;
     }
@@ -771,13 +782,13 @@ async fn decide_in(tx: &mut Tx, drawdown_id: &str, approve: bool, actor: &Actor)
             return Err(DrawdownError::VoteNotPassed(describe_tally(&result)).into());
         }
     }
-    transition(tx, drawdown_id, next, None, action, actor).await?;
+    transition(tx, drawdown_id, next, None, None, action, actor).await?;
     Ok(changed(&d, action, next, None, Vec::new()))
 }
 
 async fn revise_in(tx: &mut Tx, drawdown_id: &str, revised: Money, actor: &Actor) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
-    check_street_office(&d.street_office, &actor.name, &actor.role)?;
+    let d = load_for(tx, drawdown_id, actor).await?;
+    check_street_office(&d.street_office, &actor.name)?;
     if d.estimate == revised {
         let message = format!("the estimate is already {revised}: nothing changed");
         return Ok(Change { message, ..unchanged(&d, Action::Revise.as_str()) });
@@ -802,7 +813,7 @@ async fn vote_in(
     vote: Vote,
     actor: &Actor,
 ) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
+    let d = load_for(tx, drawdown_id, actor).await?;
     if d.route != Route::Normal || d.state != State::Submitted {
         return Err(StoreError::Conflict(format!(
             "drawdown `{drawdown_id}` is {} on the {} route: no vote is open",
@@ -843,34 +854,30 @@ async fn vote_in(
 }
 
 async fn advance_in(tx: &mut Tx, drawdown_id: &str, amount: Money, actor: &Actor) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
+    let d = load_for(tx, drawdown_id, actor).await?;
     if already_done(d.state, Action::Advance) {
         return Ok(unchanged(&d, Action::Advance.as_str()));
     }
     let next = next_state(d.state, Action::Advance)?;
     check_advance(d.estimate, amount)?;
     let payment = plan_payment(tx, &d, "advance", amount, actor.at).await?;
-    let mut group = WriteGroup::new(tx);
-    write_payment(tx, &mut group, &payment).await?;
-    set_state(&mut group, drawdown_id, next, None);
-    record_event(&mut group, drawdown_id, Action::Advance.as_str().to_owned(), actor);
-    group.send(tx).await?;
+    transition(tx, drawdown_id, next, None, Some(&payment), Action::Advance, actor).await?;
     Ok(changed(&d, Action::Advance, next, Some(payment.entry_id), payment.shortfalls))
 }
 
 async fn complete_in(tx: &mut Tx, drawdown_id: &str, final_cost: Money, actor: &Actor) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
+    let d = load_for(tx, drawdown_id, actor).await?;
     if already_done(d.state, Action::Complete) {
         return Ok(unchanged(&d, Action::Complete.as_str()));
     }
     let next = next_state(d.state, Action::Complete)?;
     check_final_cost(d.estimate, paid(tx, drawdown_id).await?, final_cost)?;
-    transition(tx, drawdown_id, next, Some(final_cost), Action::Complete, actor).await?;
+    transition(tx, drawdown_id, next, Some(final_cost), None, Action::Complete, actor).await?;
     Ok(changed(&d, Action::Complete, next, None, Vec::new()))
 }
 
 async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
+    let d = load_for(tx, drawdown_id, actor).await?;
     if already_done(d.state, Action::Settle) {
         return Ok(unchanged(&d, Action::Settle.as_str()));
     }
@@ -883,24 +890,18 @@ async fn settle_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Chan
         true => Some(plan_payment(tx, &d, "final", rest, actor.at).await?),
         false => None,
     };
-    let mut group = WriteGroup::new(tx);
-    if let Some(payment) = &payment {
-        write_payment(tx, &mut group, payment).await?;
-    }
-    set_state(&mut group, drawdown_id, next, None);
-    record_event(&mut group, drawdown_id, Action::Settle.as_str().to_owned(), actor);
-    group.send(tx).await?;
+    transition(tx, drawdown_id, next, None, payment.as_ref(), Action::Settle, actor).await?;
     let (entry_id, topup) = payment.map_or((None, Vec::new()), |p| (Some(p.entry_id), p.shortfalls));
     Ok(changed(&d, Action::Settle, next, entry_id, topup))
 }
 
 async fn cancel_in(tx: &mut Tx, drawdown_id: &str, actor: &Actor) -> Result<Change, StoreError> {
-    let d = load(tx, drawdown_id).await?;
+    let d = load_for(tx, drawdown_id, actor).await?;
     if already_done(d.state, Action::Cancel) {
         return Ok(unchanged(&d, Action::Cancel.as_str()));
     }
     let next = next_state(d.state, Action::Cancel)?;
-    transition(tx, drawdown_id, next, None, Action::Cancel, actor).await?;
+    transition(tx, drawdown_id, next, None, None, Action::Cancel, actor).await?;
     Ok(changed(&d, Action::Cancel, next, None, Vec::new()))
 }
 

@@ -104,7 +104,8 @@ impl<'a> WriteGroup<'a> {
 
     /// Adds one statement; `sql` holds one `?` per value.
     pub(crate) fn push(&mut self, sql: &str, values: Vec<Value<'a>>) {
-        debug_assert_eq!(sql.matches('?').count(), values.len(), "one ? per value in {sql}");
+        // A `?` that is not a placeholder (in a literal) would shift every value after it.
+        assert_eq!(sql.matches('?').count(), values.len(), "one ? per value, and no other ?, in {sql}");
         self.parts.push((sql.to_owned(), values));
     }
 
@@ -112,6 +113,7 @@ impl<'a> WriteGroup<'a> {
     /// in as many statements as the rows need.
     pub(crate) fn insert_rows(&mut self, target: &str, columns: usize, suffix: &str, values: Vec<Value<'a>>) {
         debug_assert_eq!(values.len() % columns, 0, "whole rows for {target}");
+        assert!(!target.contains('?') && !suffix.contains('?'), "no ? outside the placeholders");
         let row_marks = format!("({})", vec!["?"; columns].join(", "));
         let mut values = values.into_iter().peekable();
         while values.peek().is_some() {

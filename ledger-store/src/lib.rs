@@ -30,7 +30,7 @@ pub use drawdown::{
 };
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
-pub use users::{KeptAnswer, User, ROLES};
+pub use users::{KeptAnswer, User, ADMIN_ROLE, ROLES};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is
 /// compiled once per engine.
@@ -114,6 +114,16 @@ impl StoreError {
     pub(crate) fn is_refusal(&self) -> bool {
         matches!(self, StoreError::Drawdown(_) | StoreError::NotFound(_) | StoreError::Conflict(_))
     }
+
+    /// The connection to the database broke or could not be had: the write may be repeated.
+    pub(crate) fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -152,7 +162,7 @@ impl Store {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 // 64 MiB of page cache (default 2 MiB) keeps the posting index in memory on import.
                 .pragma("cache_size", "-65536")
-                // A batch's savepoints journal in memory, not in a temporary file.
+                // Statement journals (a multi-row INSERT undone half-way) stay in memory.
                 .pragma("temp_store", "memory");
             // A local file does not go stale: no ping before each use.
             let pool = SqlitePoolOptions::new()

@@ -24,7 +24,11 @@ pub struct KeptAnswer {
     pub kept_at: i64,
 }
 
-pub const ROLES: [&str; 5] = ["clerk", "street_office", "property_company", "auditor", "admin"];
+pub const ROLES: [&str; 5] = ["clerk", "street_office", "property_company", "auditor", ADMIN_ROLE];
+
+/// The role that may do anything a role may, except decide for a street office (SPEC §5), and
+/// alone may record a request on another day than today (a backfill).
+pub const ADMIN_ROLE: &str = "admin";
 
 impl Store {
     /// Adds a user whose token hashes to `token_hash`; a name already taken is a conflict.
@@ -50,7 +54,7 @@ impl Store {
             sqlx::query("INSERT INTO users (name, role, scope, token_hash) VALUES ($1, $2, $3, $4)")
                 .bind(user.name.as_str())
                 .bind(user.role.as_str())
-                .bind(user.scope.as_str())
+                .bind(user.scope.trim())
                 .bind(token_hash)
                 .execute(p)
                 .await

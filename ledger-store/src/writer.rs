@@ -139,8 +139,13 @@ impl Store {
             if let Some((index, error)) = failed {
                 // A write failed in the database, perhaps half-way: undo the whole batch, answer
                 // that write with its error, and write the others again without it (each sees
-                // exactly the writes queued before it, as it will once committed).
-                let _ = tx.rollback().await;
+                // exactly the writes queued before it, as it will once committed). Every pass
+                // takes one write out, so a batch of writes that all fail ends too.
+                let rolled_back = tx.rollback().await;
+                if error.is_connection_lost() || rolled_back.is_err() {
+                    // Not the write's fault: nothing of the batch is written, and each may retry.
+                    return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string());
+                }
                 let _ = jobs.remove(index).done.send(Err(error));
                 if jobs.is_empty() {
                     return;

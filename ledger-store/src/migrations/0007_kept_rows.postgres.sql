@@ -21,6 +21,10 @@ CREATE TRIGGER drawdowns_kept BEFORE DELETE OR UPDATE OF drawdown_id ON drawdown
     FOR EACH ROW EXECUTE FUNCTION refuse_delete_kept();
 CREATE TRIGGER drawdowns_no_truncate BEFORE TRUNCATE ON drawdowns
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete_kept();
+CREATE TRIGGER drawdown_units_kept BEFORE UPDATE OR DELETE ON drawdown_units
+    FOR EACH ROW EXECUTE FUNCTION refuse_delete_kept();
+CREATE TRIGGER drawdown_units_no_truncate BEFORE TRUNCATE ON drawdown_units
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete_kept();
 
 -- Accounts refused UPDATE and DELETE from the start, but not TRUNCATE (entries and postings do).
 CREATE TRIGGER accounts_no_truncate BEFORE TRUNCATE ON accounts

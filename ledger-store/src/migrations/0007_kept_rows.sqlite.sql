@@ -19,3 +19,7 @@ CREATE TRIGGER drawdowns_kept BEFORE DELETE ON drawdowns
 BEGIN SELECT RAISE(ABORT, 'kept: drawdowns are never deleted'); END;
 CREATE TRIGGER drawdowns_not_renumbered BEFORE UPDATE OF drawdown_id ON drawdowns
 BEGIN SELECT RAISE(ABORT, 'kept: drawdowns are never renumbered'); END;
+CREATE TRIGGER drawdown_units_no_update BEFORE UPDATE ON drawdown_units
+BEGIN SELECT RAISE(ABORT, 'kept: beneficiary rows are never changed'); END;
+CREATE TRIGGER drawdown_units_no_delete BEFORE DELETE ON drawdown_units
+BEGIN SELECT RAISE(ABORT, 'kept: beneficiary rows are never deleted'); END;

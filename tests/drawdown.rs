@@ -10,7 +10,8 @@ on_both_engines!(
     normal_route_needs_the_vote_and_refuses_short_units,
     concurrent_payments_of_one_tranche_post_once,
     writes_committed_together_stay_apart,
-    rejected_and_cancelled_drawdowns_post_nothing
+    rejected_and_cancelled_drawdowns_post_nothing,
+    a_unit_never_posted_to_gets_its_account_with_its_share
 );
 
 /// A small imported city; returns its folder, the first building and its street office.
@@ -34,6 +35,34 @@ fn json(out: &std::process::Output) -> Value {
 fn city_balance(db: &TestDb) -> i64 {
     let out = json(&mfund(&db.url, &["balance", "--json"]));
     ledger_core::Money::parse(out["balance"].as_str().unwrap()).unwrap().fen()
+}
+
+/// A unit registered after the deposits has no sub-ledger account yet: an emergency payment
+/// opens one, charges its share and puts it on the top-up list.
+async fn a_unit_never_posted_to_gets_its_account_with_its_share(engine: Engine) {
+    let (db, keep, building, office) = imported(engine, 40).await;
+    let units = keep.path().join("city").join("units.csv");
+    let mut text = std::fs::read_to_string(&units).unwrap();
+    text.push_str(&format!("{building}-9901,{building},100.00,residential,新业主\n"));
+    std::fs::write(&units, text).unwrap();
+    let out = mfund(&db.url, &["import", "--dir", units.parent().unwrap().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new_unit = format!("{building}-9901");
+    let first = format!("{building}-0101");
+    let dd = |args: &[&str]| json(&mfund(&db.url, &[&["drawdown"], args, &["--json"]].concat()));
+    let listed = format!("{first},{new_unit}");
+    let scope = ["--estate", "E00001", "--units", &listed];
+    let what = ["--category", "elevator", "--estimate", "1000", "--contractor", "C1", "--green-channel"];
+    dd(&[&["apply", "--id", "NEW1", "--applicant", "clerk"][..], &scope, &what].concat());
+    dd(&["approve", "--id", "NEW1", "--as", &format!("street_office:{office}"), "--reason", "ok"]);
+    let advanced = dd(&["advance", "--id", "NEW1", "--amount", "500"]);
+    let short: Vec<&str> =
+        advanced["topup_required"].as_array().unwrap().iter().map(|s| s["unit_id"].as_str().unwrap()).collect();
+    assert_eq!(short, [new_unit.as_str()], "{advanced}");
+    let balance = json(&mfund(&db.url, &["balance", "--unit", &new_unit, "--json"]));
+    assert!(balance["balance"].as_str().unwrap().starts_with('-'), "{balance}");
+    let verified = mfund(&db.url, &["verify"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
 }
 
 async fn green_channel_repair_from_application_to_notice(engine: Engine) {

@@ -19,7 +19,7 @@ use ledger_core::registry::FloorArea;
 use ledger_core::{Account, Date, Entry, EntryKind, Money, Posting};
 use serde::Serialize;
 
-use crate::group::WriteGroup;
+use crate::group::{for_engine, WriteGroup};
 use crate::import::append_entries;
 use crate::{dispatch, Store, StoreError, Tx};
 
@@ -489,17 +489,16 @@ async fn paid(tx: &mut Tx, drawdown_id: &str) -> Result<Money, StoreError> {
 
 /// How many units an estate has, or one of its buildings (`building` not empty).
 async fn scope_size(tx: &mut Tx, estate_id: &str, building: &str) -> Result<i64, StoreError> {
+    let sql = for_engine(tx, &format!("SELECT COUNT(*) {SCOPE_UNITS}")).into_owned();
     Ok(dispatch!(Tx, tx, |t| {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM units u JOIN buildings b ON b.building_id = u.building_id \
-             WHERE b.estate_id = $1 AND ($2 = '' OR b.building_id = $2)",
-        )
-        .bind(estate_id)
-        .bind(building)
-        .fetch_one(&mut **t)
-        .await?
+        sqlx::query_scalar(&sql).bind(estate_id).bind(building).bind(building).fetch_one(&mut **t).await?
     }))
 }
+
+/// The units of an estate, or of one of its buildings when the building (bound twice) is not
+/// empty: `?` for the estate, then the building twice.
+const SCOPE_UNITS: &str = "FROM units u JOIN buildings b ON b.building_id = u.building_id \
+                           WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?)";
 
 /// The units an application lists, checked against the estate, without repeats.
 async fn listed_units(tx: &mut Tx, estate_id: &str, units: &[String]) -> Result<Vec<String>, StoreError> {
@@ -747,8 +746,7 @@ async fn apply_in(tx: &mut Tx, app: &Application, actor: &Actor) -> Result<Chang
         }
         // `building` empty: every building of the estate.
         None => group.push(
-            "INSERT INTO drawdown_units (drawdown_id, unit_id) SELECT ?, u.unit_id FROM units u \
-             JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?)",
+            &format!("INSERT INTO drawdown_units (drawdown_id, unit_id) SELECT ?, u.unit_id {SCOPE_UNITS}"),
             vec![id.into(), app.estate_id.as_str().into(), building.into(), building.into()],
         ),
     }

@@ -184,6 +184,20 @@ fn as_one_postgres_statement(parts: &[Part<'_>]) -> String {
         sql.push(' ');
     }
     sql.push_str(&last.0);
+    numbered(&sql)
+}
+
+/// `sql` written with anonymous `?` placeholders, in the form `tx`'s engine takes: as it is for
+/// SQLite, numbered `$1, $2, …` in order for PostgreSQL. Each `?` is bound on its own, so a value
+/// used twice is bound twice.
+pub(crate) fn for_engine<'s>(tx: &Tx, sql: &'s str) -> Cow<'s, str> {
+    match tx {
+        Tx::Sqlite(_) => Cow::Borrowed(sql),
+        Tx::Postgres(_) => Cow::Owned(numbered(sql)),
+    }
+}
+
+fn numbered(sql: &str) -> String {
     let mut numbered = String::with_capacity(sql.len() + sql.len() / 4);
     let mut n = 0;
     for c in sql.chars() {

@@ -8,7 +8,7 @@ use ledger_core::import::{plan_registry, EntryChecker, NewEntry, Problem, Refusa
 use ledger_core::interchange::JournalReader;
 use ledger_core::registry::{Building, Estate, Unit};
 
-use crate::group::{Value, WriteGroup};
+use crate::group::{for_engine, Value, WriteGroup};
 use crate::query::{load_entry, load_state};
 use crate::{dispatch, Pool, Store, StoreError, Tx};
 
@@ -352,7 +352,6 @@ pub(crate) async fn append_entries<'a>(
     entries: &'a [NewEntry],
     known: &HashMap<String, i64>,
 ) -> Result<(), StoreError> {
-    let numbered = matches!(tx, Tx::Postgres(_));
     let mut ids = known.clone();
     let names: std::collections::BTreeSet<&str> = entries
         .iter()
@@ -362,9 +361,9 @@ pub(crate) async fn append_entries<'a>(
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
     for chunk in names.chunks(NAMES_PER_LOOKUP) {
-        let marks: Vec<String> =
-            (1..=chunk.len()).map(|i| if numbered { format!("${i}") } else { "?".to_owned() }).collect();
-        let sql = format!("SELECT account_id, account FROM accounts WHERE account IN ({})", marks.join(", "));
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = for_engine(tx, &format!("SELECT account_id, account FROM accounts WHERE account IN ({marks})"))
+            .into_owned();
         let found: Vec<(i64, String)> = dispatch!(Tx, tx, |t| {
             let mut query = sqlx::query_as(&sql);
             for name in chunk {

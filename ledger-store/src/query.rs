@@ -196,6 +196,9 @@ impl Store {
     /// The unit sub-ledger balance of a unit, building, estate or the city, optionally as of
     /// the end of a date. Returns `None` when the unit, building or estate is not registered.
     pub async fn balance(&self, scope: &BalanceScope, as_of: Option<Date>) -> Result<Option<Balance>, StoreError> {
+        if let (BalanceScope::Unit(unit), None) = (scope, as_of) {
+            return self.unit_balance(unit).await;
+        }
         // One round trip: the scope's unit count, whether it exists, and the sums.
         let (count_sql, exists_sql, filter) = match scope {
             BalanceScope::Unit(_) => (
@@ -239,6 +242,33 @@ impl Store {
         let (credits, debits) = (Money::from_fen(credits), Money::from_fen(debits));
         let balance = credits.checked_sub(debits).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(Some(Balance { scope: scope.clone(), as_of, units, credits, debits, balance }))
+    }
+
+    /// A unit's balance today, the API's most frequent read: one row, found by three index
+    /// lookups without aggregates or subqueries (the general query's plan cost PostgreSQL
+    /// ≈ 140 µs of CPU per read, mostly starting its executor).
+    async fn unit_balance(&self, unit: &str) -> Result<Option<Balance>, StoreError> {
+        let row: Option<(i64, i64)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(
+                "SELECT CAST(COALESCE(t.credit_fen, 0) AS BIGINT), CAST(COALESCE(t.debit_fen, 0) AS BIGINT) \
+                 FROM units u LEFT JOIN accounts a ON a.account = 'unit:' || u.unit_id \
+                 LEFT JOIN account_totals t ON t.account_id = a.account_id WHERE u.unit_id = $1",
+            )
+            .bind(unit)
+            .fetch_optional(p)
+            .await?
+        });
+        let Some((credits, debits)) = row else { return Ok(None) };
+        let (credits, debits) = (Money::from_fen(credits), Money::from_fen(debits));
+        let balance = credits.checked_sub(debits).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(Balance {
+            scope: BalanceScope::Unit(unit.to_owned()),
+            as_of: None,
+            units: 1,
+            credits,
+            debits,
+            balance,
+        }))
     }
 
     /// Recomputes every entry's content and chain hash in sequence order and names the first

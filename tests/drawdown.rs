@@ -192,9 +192,14 @@ async fn normal_route_needs_the_vote_and_refuses_short_units(engine: Engine) {
     let early = dd(&["approve", "--id", "N1", "--as", &me]);
     assert!(stderr(&early).contains("vote has not passed"), "{}", stderr(&early));
     for unit in &units {
-        json(&dd(&["vote", "--id", "N1", "--unit", unit, "--vote", "yes", "--json"]));
+        json(&dd(&["vote", "--id", "N1", "--unit", unit, "--vote", "yes", "--as", "录入员张", "--json"]));
     }
     assert_eq!(json(&dd(&["tally", "--id", "N1", "--json"]))["passed"], true);
+    // Each vote is recorded with who entered it.
+    let shown = json(&dd(&["show", "--id", "N1", "--json"]));
+    let first = format!("vote {} yes", units[0]);
+    let entered = shown["events"].as_array().unwrap().iter().find(|e| e["action"] == first.as_str()).unwrap();
+    assert_eq!((entered["actor"].as_str(), entered["role"].as_str()), (Some("录入员张"), Some("clerk")), "{entered}");
     json(&dd(&["approve", "--id", "N1", "--as", &me, "--json"]));
     let before = city_balance(&db);
     // Half of a huge estimate overdraws every unit: the normal route refuses before posting.

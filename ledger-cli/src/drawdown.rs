@@ -86,6 +86,9 @@ pub enum Verb {
         unit: String,
         #[arg(long, value_parser = parse_vote)]
         vote: Vote,
+        /// Who records the owner's vote (the event's actor; the unit is in the action).
+        #[arg(long = "as", default_value = "clerk")]
+        actor: String,
     },
     /// Count the owners' vote against Civil Code art. 278.
     Tally {
@@ -239,7 +242,9 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
         }
         Verb::Settle { id, actor: who } => store.settle_drawdown(&id, &actor(&who, "clerk", "final payment")).await?,
         Verb::Cancel { id, reason, actor: who } => store.cancel_drawdown(&id, &actor(&who, "clerk", &reason)).await?,
-        Verb::Vote { id, unit, vote } => store.vote_drawdown(&id, &unit, vote, &actor("owner", "owner", "")).await?,
+        Verb::Vote { id, unit, vote, actor: who } => {
+            store.vote_drawdown(&id, &unit, vote, &actor(&who, "clerk", "")).await?
+        }
         Verb::Tally { id } => {
             let t = store.tally_drawdown(&id).await?;
             if json {

@@ -16,6 +16,7 @@ on_both_engines!(
     roles_scopes_and_error_codes,
     concurrent_approvals_and_payments_change_once,
     the_record_says_who_acted_and_on_which_day,
+    an_admin_lists_users_and_revokes_a_leaked_token,
     answers_outlive_the_server_and_revoked_tokens_fail
 );
 
@@ -83,6 +84,11 @@ async fn call(
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The names of the revoked users in a user listing (the API's or `mfund user list --json`).
+fn revoked_names(listed: &Value) -> Vec<&str> {
+    listed.as_array().unwrap().iter().filter(|u| u["revoked"] == true).map(|u| u["name"].as_str().unwrap()).collect()
 }
 
 fn green(id: &str, building: &str) -> Value {
@@ -194,6 +200,8 @@ async fn roles_scopes_and_error_codes(engine: Engine) {
         "/api/v1/drawdowns",
         "/api/v1/drawdowns/{id}/{action}",
         "/api/v1/journal",
+        "/api/v1/users",
+        "/api/v1/users/{name}/revoke",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from {}", doc["paths"]);
     }
@@ -258,6 +266,33 @@ async fn the_record_says_who_acted_and_on_which_day(engine: Engine) {
         "{approved}"
     );
     assert_eq!(approved["at"].as_str(), Some(ledger_store::today().to_string().as_str()));
+}
+
+/// Users are listed and revoked by admins only; a revoked token stops working at once on the
+/// server that revoked it, though its user is cached there.
+async fn an_admin_lists_users_and_revokes_a_leaked_token(engine: Engine) {
+    let a = api(engine).await;
+    let r = &a.router;
+    assert_eq!(call(r, "GET", "/users", Some("clerk"), None, None).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = call(r, "POST", "/users/office/revoke", Some("office"), None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    // The office's user is now cached on this server.
+    assert_eq!(call(r, "GET", "/drawdowns", Some("office"), None, None).await.0, StatusCode::OK);
+
+    let (status, body) = call(r, "POST", "/users/office/revoke", Some("root"), None, None).await;
+    assert_eq!((status, body["revoked"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (status, body) = call(r, "GET", "/drawdowns", Some("office"), None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{body}");
+    let (status, body) = call(r, "POST", "/users/nobody/revoke", Some("root"), None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+
+    let (status, listed) = call(r, "GET", "/users", Some("root"), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let revoked = revoked_names(&listed);
+    assert_eq!(revoked, ["office"]);
+    let office = listed.as_array().unwrap().iter().find(|u| u["name"] == "office").unwrap();
+    assert_eq!((office["role"].as_str(), office["scope"].as_str()), (Some("street_office"), Some(a.office.as_str())));
+    assert!(!listed.to_string().contains("token"), "a listing never shows tokens");
 }
 
 async fn concurrent_approvals_and_payments_change_once(engine: Engine) {
@@ -373,13 +408,7 @@ async fn answers_outlive_the_server_and_revoked_tokens_fail(engine: Engine) {
     assert_eq!(call(&second, "GET", "/balances/city", Some("auditor"), None, None).await.0, StatusCode::OK);
     let listed = mfund(&a.db.url, &["user", "list", "--json"]);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let revoked: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["revoked"] == true)
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let revoked = revoked_names(&listed);
     assert_eq!(revoked, ["clerk"]);
     assert!(!listed.to_string().contains("token"), "a listing never shows tokens");
     let unknown = mfund(&a.db.url, &["user", "revoke", "--name", "nobody"]);

@@ -81,6 +81,14 @@ impl AppState {
         AppState { user_ttl: ttl, ..self }
     }
 
+    /// Revokes a user's token in the database and at once on this server (other servers on the
+    /// database stop trusting it within [`USER_CACHE_TTL`]).
+    async fn revoke(&self, name: &str) -> Result<(), ApiError> {
+        self.store.revoke_user(name).await?;
+        self.users.write().expect("users lock").retain(|_, (user, _)| user.name != name);
+        Ok(())
+    }
+
     async fn user(&self, token_hash: &str) -> Result<Option<ledger_store::User>, ApiError> {
         if let Some((user, fetched)) = self.users.read().expect("users lock").get(token_hash) {
             if fetched.elapsed() < self.user_ttl {
@@ -151,6 +159,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::notice))
         .routes(routes!(routes::vote))
         .routes(routes!(routes::transition))
+        .routes(routes!(routes::users))
+        .routes(routes!(routes::revoke_user))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .merge(uploads);
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();

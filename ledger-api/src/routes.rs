@@ -130,6 +130,36 @@ where
     }
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    name: String,
+    role: String,
+    scope: String,
+    revoked: bool,
+}
+
+#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, description = "Every user with its role, scope and whether its token was revoked; never tokens", body = [UserView]), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Not an admin", body = ApiError)))]
+/// Every user (admins only). Tokens are stored as hashes and never shown.
+pub async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    caller.require(&[ADMIN_ROLE], "listing users")?;
+    let users: Vec<UserView> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|(u, revoked)| UserView { name: u.name, role: u.role, scope: u.scope, revoked })
+        .collect();
+    json(StatusCode::OK, &users)
+}
+
+#[utoipa::path(post, path = "/users/{name}/revoke", tag = "users", params(("name" = String, Path)), responses((status = 200, description = "Revoked (again, if it was): the token stops working at once on this server and within 5 s on every other"), (status = 404, description = "No such user", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Not an admin", body = ApiError)))]
+/// Revokes a user's token (admins only), for example one that leaked.
+pub async fn revoke_user(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult {
+    caller.require(&[ADMIN_ROLE], "revoking a user")?;
+    state.revoke(&name).await?;
+    json(StatusCode::OK, &serde_json::json!({ "name": name, "revoked": true }))
+}
+
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The server and its database answer")))]
 pub async fn health(State(state): State<AppState>) -> ApiResult {
     json(StatusCode::OK, &serde_json::json!({ "status": "ok", "database": state.store.engine() }))

@@ -299,15 +299,20 @@ async fn rejected_and_cancelled_drawdowns_post_nothing(engine: Engine) {
 /// Writes arriving together are committed in one batch (group commit): a refused write in the
 /// batch must change nothing, and the others must all land as if each had been alone.
 async fn writes_committed_together_stay_apart(engine: Engine) {
+    use ledger_core::actor::{Actor, Role, Scope, StreetOfficeId};
+    use ledger_core::drawdown::{Act, Application, ScopeRequest};
     use ledger_core::drawdown::{Category, Route};
     use ledger_core::{Date, Money};
-    use ledger_store::{Actor, Application, ScopeRequest, StoreError};
+    use ledger_store::StoreError;
 
     let (db, _keep, building, office) = imported(engine, 60).await;
     let store = db.store().await;
     let day = Date::parse("2026-11-20").unwrap();
-    let clerk = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
-    let office = Actor { name: office, role: "street_office".into(), ..clerk.clone() };
+    let clerk = Act { actor: Actor::city("clerk", Role::Clerk).unwrap(), at: day, reason: String::new() };
+    let office = Act {
+        actor: Actor::new("主任", Role::StreetOffice, Scope::StreetOffice(StreetOfficeId::new(&office))).unwrap(),
+        ..clerk.clone()
+    };
     let application = |id: &str, estate: &str, estimate: &str| Application {
         drawdown_id: id.to_owned(),
         estate_id: estate.to_owned(),

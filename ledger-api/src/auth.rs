@@ -2,7 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use ledger_store::{User, ADMIN_ROLE};
+use ledger_core::actor::{authorize, Actor, Operation, Target};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -18,26 +18,18 @@ pub(crate) fn token_hash_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request, as core's typed actor.
 #[derive(Debug, Clone)]
-pub struct Caller(pub User);
+pub struct Caller(pub Actor);
 
 impl Caller {
-    pub fn is(&self, role: &str) -> bool {
-        self.0.role == role
+    pub fn name(&self) -> &str {
+        self.0.user()
     }
 
-    /// Refuses unless the caller has one of `roles` (admin always may).
-    pub fn require(&self, roles: &[&str], what: &str) -> Result<(), ApiError> {
-        if self.is(ADMIN_ROLE) || roles.contains(&self.0.role.as_str()) {
-            return Ok(());
-        }
-        Err(ApiError::forbidden(format!(
-            "{what} needs the role {}; `{}` is {}",
-            roles.join(" or "),
-            self.0.name,
-            self.0.role
-        )))
+    /// Refuses (403) unless core's [`authorize`] lets the caller do `operation` to `target`.
+    pub fn may(&self, operation: Operation, target: Target<'_>) -> Result<(), ApiError> {
+        authorize(&self.0, operation, target).map_err(|denied| ApiError::forbidden(denied.to_string()))
     }
 }
 
@@ -48,7 +40,7 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
         let token = token.ok_or_else(ApiError::unauthorized)?;
-        let user = state.user(&token_hash(token)).await?;
-        user.map(Caller).ok_or_else(ApiError::unauthorized)
+        let user = state.user(&token_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
+        Ok(Caller(user.actor()?))
     }
 }

@@ -56,6 +56,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", refused.to_string())
             }
             StoreError::Drawdown(rule) => rule.into(),
+            StoreError::Denied(denied) => ApiError::forbidden(denied.to_string()),
             StoreError::NotWritten(why) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_written",
@@ -76,7 +77,7 @@ impl From<StoreError> for ApiError {
 impl From<DrawdownError> for ApiError {
     fn from(rule: DrawdownError) -> ApiError {
         let (status, code) = match &rule {
-            DrawdownError::WrongStreetOffice { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            DrawdownError::Denied(_) => (StatusCode::FORBIDDEN, "forbidden"),
             DrawdownError::Transition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
             DrawdownError::VoteNotPassed(_) => (StatusCode::CONFLICT, "vote_not_passed"),
             DrawdownError::Shortfall(_) => (StatusCode::CONFLICT, "shortfall"),

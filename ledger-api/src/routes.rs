@@ -6,12 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ledger_core::drawdown::{Category, Route, State as DrawdownState, Vote};
+use ledger_core::actor::{Operation, Scope, Target};
+use ledger_core::drawdown::{Act, Application, Category, Route, ScopeRequest, State as DrawdownState, Vote};
 use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{read_statement, read_unit_balances};
 use ledger_core::recon::{reconcile as reconcile_facts, BankFiles};
 use ledger_core::{Date, Money};
-use ledger_store::{today, Actor, Application, BalanceScope, DrawdownView, ListFilter, ScopeRequest, ADMIN_ROLE};
+use ledger_store::{today, BalanceScope, DrawdownView, ListFilter};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ fn recorded_on(caller: &Caller, text: Option<&str>, name: &str) -> Result<Date, 
     if day > today {
         return Err(ApiError::invalid(format!("field `{name}`: {day} is still to come (today is {today})")));
     }
-    if day != today && !caller.is(ADMIN_ROLE) {
+    if day != today && caller.may(Operation::Backfill, Target::City).is_err() {
         return Err(ApiError::forbidden(format!(
             "field `{name}`: only an admin may record a request on another day than today ({today}); leave it out"
         )));
@@ -100,7 +101,7 @@ where
         (status, [("content-type", "application/json")], body).into_response()
     };
     if let Some(key) = &key {
-        if let Some(first) = state.remembered(&caller.0.name, key).await? {
+        if let Some(first) = state.remembered(caller.name(), key).await? {
             if first.request != request {
                 return Err(ApiError::invalid(format!(
                     "header `Idempotency-Key`: `{key}` was first used for another request ({}); use a new key",
@@ -120,7 +121,7 @@ where
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let text = String::from_utf8_lossy(&body).into_owned();
     let first = ledger_store::KeptAnswer { request, status: status.as_u16(), body: text, kept_at: crate::unix_now() };
-    match state.remember(&caller.0.name, &key, first.clone()).await {
+    match state.remember(caller.name(), &key, first.clone()).await {
         Ok(kept) => Ok(answer((kept.status, kept.body))),
         // The write itself is done: answer it even if the answer could not be kept.
         Err(error) => {
@@ -141,7 +142,7 @@ pub struct UserView {
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, description = "Every user with its role, scope and whether its token was revoked; never tokens", body = [UserView]), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Not an admin", body = ApiError)))]
 /// Every user (admins only). Tokens are stored as hashes and never shown.
 pub async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult {
-    caller.require(&[ADMIN_ROLE], "listing users")?;
+    caller.may(Operation::ManageUsers, Target::City)?;
     let users: Vec<UserView> = state
         .store
         .users()
@@ -155,7 +156,7 @@ pub async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult {
 #[utoipa::path(post, path = "/users/{name}/revoke", tag = "users", params(("name" = String, Path)), responses((status = 200, description = "Revoked (again, if it was): the token stops working at once on this server and within 5 s on every other"), (status = 404, description = "No such user", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Not an admin", body = ApiError)))]
 /// Revokes a user's token (admins only), for example one that leaked.
 pub async fn revoke_user(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult {
-    caller.require(&[ADMIN_ROLE], "revoking a user")?;
+    caller.may(Operation::ManageUsers, Target::City)?;
     state.revoke(&name).await?;
     json(StatusCode::OK, &serde_json::json!({ "name": name, "revoked": true }))
 }
@@ -173,14 +174,15 @@ pub struct AsOf {
 }
 
 #[utoipa::path(get, path = "/balances/city", tag = "balances", params(AsOf), responses((status = 200, description = "The city's unit sub-ledger balance"), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
-pub async fn city_balance(State(state): State<AppState>, _caller: Caller, Query(q): Query<AsOf>) -> ApiResult {
+pub async fn city_balance(State(state): State<AppState>, caller: Caller, Query(q): Query<AsOf>) -> ApiResult {
+    caller.may(Operation::Read, Target::City)?;
     balance_of(&state, BalanceScope::City, q.as_of.as_deref()).await
 }
 
 #[utoipa::path(get, path = "/balances/{scope}/{id}", tag = "balances", params(("scope" = String, Path, description = "units, buildings or estates"), ("id" = String, Path, description = "The unit, building or estate id"), AsOf), responses((status = 200, description = "The balance"), (status = 404, description = "Not registered", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 pub async fn balance(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path((scope, id)): Path<(String, String)>,
     Query(q): Query<AsOf>,
 ) -> ApiResult {
@@ -196,6 +198,13 @@ pub async fn balance(
             ))
         }
     };
+    if !matches!(caller.0.scope(), Scope::City) {
+        // A street office or a company reads its own estates only: find whose this is first.
+        let estate = state.store.estate_of(&scope).await?;
+        let estate = estate
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{scope:?} is not registered")))?;
+        caller.may(Operation::Read, Target::Estate(&estate))?;
+    }
     balance_of(&state, scope, q.as_of.as_deref()).await
 }
 
@@ -215,7 +224,7 @@ pub async fn import_journal(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    caller.require(&["clerk"], "importing a journal")?;
+    caller.may(Operation::Import, Target::City)?;
     let journal = bytes(payload)?.to_vec();
     let request = format!("POST /journal of SHA-256 {}", crate::auth::token_hash_bytes(&journal));
     idempotent(&state, &caller, &headers, request, async {
@@ -242,7 +251,7 @@ pub async fn reconcile(
     caller: Caller,
     payload: Result<Json<ReconcileRequest>, JsonRejection>,
 ) -> ApiResult {
-    caller.require(&["clerk", "auditor"], "reconciling")?;
+    caller.may(Operation::Reconcile, Target::City)?;
     let request = body(payload)?;
     let as_of = request.as_of.as_deref().map(|d| date(d, "as_of")).transpose()?;
     let form = |e: ledger_core::interchange::InputError| ApiError::invalid(e.to_string());
@@ -279,22 +288,16 @@ pub async fn apply(
     headers: HeaderMap,
     payload: Result<Json<ApplyRequest>, JsonRejection>,
 ) -> ApiResult {
-    caller.require(&["clerk", "property_company"], "applying for a drawdown")?;
     let r = body(payload)?;
     let request = format!("POST /drawdowns {r:?}");
     let category =
         field(Category::parse(&r.category), "category", "an emergency or normal category such as fire_pipe_network")?;
-    let (_, company) = state
+    let estate = state
         .store
         .estate_offices(&r.estate_id)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("estate `{}`", r.estate_id)))?;
-    if caller.is("property_company") && caller.0.scope != company {
-        return Err(ApiError::forbidden(format!(
-            "`{}` serves `{}`, not estate `{}` (served by `{company}`)",
-            caller.0.name, caller.0.scope, r.estate_id
-        )));
-    }
+    caller.may(Operation::ApplyDrawdown, Target::Estate(&estate))?;
     let scope = match (r.building_id, r.unit_ids) {
         (Some(b), None) => ScopeRequest::Building(b),
         (None, Some(units)) => ScopeRequest::Units(units),
@@ -311,12 +314,12 @@ pub async fn apply(
         estimate: money(&r.estimate, "estimate")?,
         contractor: r.contractor,
         description: r.description,
-        applicant: caller.0.name.clone(),
+        applicant: caller.name().to_owned(),
         submitted_on: at,
     };
-    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: String::new() };
+    let act = Act { actor: caller.0.clone(), at, reason: String::new() };
     idempotent(&state, &caller, &headers, request, async {
-        let change = state.store.apply_drawdown(&application, &actor).await?;
+        let change = state.store.apply_drawdown(&application, &act).await?;
         json(if change.changed { StatusCode::CREATED } else { StatusCode::OK }, &change)
     })
     .await
@@ -343,66 +346,23 @@ pub async fn transition(
     payload: Result<Json<TransitionRequest>, JsonRejection>,
 ) -> ApiResult {
     let r = if headers.get("content-type").is_some() { body(payload)? } else { TransitionRequest::default() };
-    let (estate_id, street_office) = state.store.drawdown_offices(&id).await?;
+    state.store.drawdown_estate(&id).await?;
     let at = recorded_on(&caller, r.date.as_deref(), "date")?;
-    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at, reason: r.reason.clone() };
-    let decider = |caller: &Caller| -> Result<Actor, ApiError> {
-        // The estate's street office decides, nobody else (SPEC §5), not even an admin; it is
-        // recorded under its office's name.
-        if !caller.is("street_office") {
-            return Err(ApiError::forbidden(format!(
-                "`{}` is {}: only the estate's street office ({street_office}) decides on a drawdown",
-                caller.0.name, caller.0.role
-            )));
-        }
-        if caller.0.scope != street_office {
-            return Err(ApiError::forbidden(format!(
-                "`{}` acts for `{}`; estate `{estate_id}` belongs to `{street_office}`",
-                caller.0.name, caller.0.scope
-            )));
-        }
-        Ok(Actor { name: street_office.clone(), ..actor.clone() })
-    };
+    // The person who acts and the office they act for are both recorded; core decides whether
+    // they may (the estate's street office decides, clerks pay).
+    let act = Act { actor: caller.0.clone(), at, reason: r.reason.clone() };
     let store = &state.store;
     let request = format!("POST /drawdowns/{id}/{action} {r:?}");
     idempotent(&state, &caller, &headers, request, async {
+        let amount = |value: &Option<String>, name: &str| money(&field(value.clone(), name, "an amount")?, name);
         let change = match action.as_str() {
-            "approve" => store.decide_drawdown(&id, true, &decider(&caller)?).await?,
-            "reject" => store.decide_drawdown(&id, false, &decider(&caller)?).await?,
-            "revise" => {
-                store
-                    .revise_drawdown(
-                        &id,
-                        money(&field(r.estimate.clone(), "estimate", "an amount")?, "estimate")?,
-                        &decider(&caller)?,
-                    )
-                    .await?
-            }
-            "advance" | "complete" | "settle" | "cancel" => {
-                caller.require(&["clerk"], "paying or cancelling a drawdown")?;
-                match action.as_str() {
-                    "advance" => {
-                        store
-                            .advance_drawdown(
-                                &id,
-                                money(&field(r.amount.clone(), "amount", "an amount")?, "amount")?,
-                                &actor,
-                            )
-                            .await?
-                    }
-                    "complete" => {
-                        store
-                            .complete_drawdown(
-                                &id,
-                                money(&field(r.final_cost.clone(), "final_cost", "an amount")?, "final_cost")?,
-                                &actor,
-                            )
-                            .await?
-                    }
-                    "settle" => store.settle_drawdown(&id, &actor).await?,
-                    _ => store.cancel_drawdown(&id, &actor).await?,
-                }
-            }
+            "approve" => store.decide_drawdown(&id, true, &act).await?,
+            "reject" => store.decide_drawdown(&id, false, &act).await?,
+            "revise" => store.revise_drawdown(&id, amount(&r.estimate, "estimate")?, &act).await?,
+            "advance" => store.advance_drawdown(&id, amount(&r.amount, "amount")?, &act).await?,
+            "complete" => store.complete_drawdown(&id, amount(&r.final_cost, "final_cost")?, &act).await?,
+            "settle" => store.settle_drawdown(&id, &act).await?,
+            "cancel" => store.cancel_drawdown(&id, &act).await?,
             other => {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -430,30 +390,32 @@ pub async fn vote(
     Path(id): Path<String>,
     payload: Result<Json<VoteRequest>, JsonRejection>,
 ) -> ApiResult {
-    caller.require(&["clerk"], "recording votes")?;
     let r = body(payload)?;
     let vote = field(Vote::parse(&r.vote), "vote", "yes, no or abstain")?;
-    let actor = Actor { name: caller.0.name.clone(), role: caller.0.role.clone(), at: today(), reason: String::new() };
+    let act = Act { actor: caller.0.clone(), at: today(), reason: String::new() };
     let request = format!("POST /drawdowns/{id}/votes {r:?}");
     idempotent(&state, &caller, &headers, request, async {
-        json(StatusCode::OK, &state.store.vote_drawdown(&id, &r.unit_id, vote, &actor).await?)
+        json(StatusCode::OK, &state.store.vote_drawdown(&id, &r.unit_id, vote, &act).await?)
     })
     .await
 }
 
 #[utoipa::path(get, path = "/drawdowns/{id}/tally", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "The art. 278 count"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
-pub async fn tally(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn tally(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    may_read_drawdown(&state, &caller, &id).await?;
     json(StatusCode::OK, &state.store.tally_drawdown(&id).await?)
 }
 
 #[utoipa::path(get, path = "/drawdowns/{id}", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "Scope, amounts, per-unit shares and history"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
-pub async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    may_read_drawdown(&state, &caller, &id).await?;
     json(StatusCode::OK, &state.store.drawdown(&id, today(), &state.holidays).await?)
 }
 
 #[utoipa::path(get, path = "/drawdowns/{id}/notice", tag = "drawdowns", params(("id" = String, Path)), responses((status = 200, description = "The work, the cost and every unit's share"), (status = 404, description = "No such drawdown", body = ApiError), (status = 401, description = "No or unknown bearer token", body = ApiError), (status = 403, description = "Outside the caller's role or scope", body = ApiError)))]
 /// The public notice: the same view, as the owners will read it.
-pub async fn notice(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub async fn notice(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    may_read_drawdown(&state, &caller, &id).await?;
     let view: DrawdownView = state.store.drawdown(&id, today(), &state.holidays).await?;
     let shares: Vec<_> = view
         .units
@@ -484,9 +446,21 @@ pub struct ListQuery {
 pub async fn list_drawdowns(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult {
     let wanted_state =
         q.state.as_deref().map(|s| field(DrawdownState::parse(s), "state", "a drawdown state")).transpose()?;
-    let street_office = if caller.is("street_office") { Some(caller.0.scope.clone()) } else { q.street_office };
-    let filter = ListFilter { state: wanted_state, estate_id: q.estate_id, street_office, overdue_only: q.overdue };
+    // A street office or a company sees its own estates' drawdowns only, whatever it asks for.
+    let (street_office, company) = match caller.0.scope() {
+        Scope::City => (q.street_office, None),
+        Scope::StreetOffice(office) => (Some(office.to_string()), None),
+        Scope::Company(company) => (q.street_office, Some(company.to_string())),
+    };
+    let filter =
+        ListFilter { state: wanted_state, estate_id: q.estate_id, street_office, company, overdue_only: q.overdue };
     json(StatusCode::OK, &state.store.list_drawdowns(&filter, today(), &state.holidays).await?)
+}
+
+/// Refuses (403) a read of a drawdown outside the caller's estates; 404 when there is none.
+async fn may_read_drawdown(state: &AppState, caller: &Caller, drawdown_id: &str) -> Result<(), ApiError> {
+    let estate = state.store.drawdown_estate(drawdown_id).await?;
+    caller.may(Operation::Read, Target::Estate(&estate))
 }
 
 pub async fn page() -> Html<&'static str> {

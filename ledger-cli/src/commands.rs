@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use ledger_core::actor::{Actor, CompanyId, Role, Scope, StreetOfficeId};
+use ledger_core::drawdown::{Act, Application, ScopeRequest};
 use ledger_core::drawdown::{Category, Route};
 use ledger_core::Money;
 use ledger_gen::{GenOptions, GenSummary};
-use ledger_store::{Actor, Application, BalanceScope, DrawdownView, ImportOutcome, ScopeRequest, Store, StoreError};
+use ledger_store::{BalanceScope, DrawdownView, ImportOutcome, Store, StoreError};
 use serde::Serialize;
 
 use crate::args::{BalanceArgs, Cli, Command, GenArgs, ReconcileArgs};
@@ -250,12 +252,12 @@ async fn demo_green_channel_repair(db: &str, city_dir: &Path) -> anyhow::Result<
         registry.estates.iter().find(|e| e.value.estate_id == building.estate_id).context("its estate")?.value.clone();
     let store = open(db).await?;
     let today = ledger_store::today();
-    let actor = |name: &str, role: &str, reason: &str| Actor {
-        name: name.to_owned(),
-        role: role.to_owned(),
-        at: today,
-        reason: reason.to_owned(),
-    };
+    let act = |actor: Actor, reason: &str| Act { actor, at: today, reason: reason.to_owned() };
+    let company =
+        Actor::new("物业经理", Role::PropertyCompany, Scope::Company(CompanyId::new(&estate.property_company)))?;
+    let office = Scope::StreetOffice(StreetOfficeId::new(&estate.street_office));
+    let street_office = Actor::new("街道办主任", Role::StreetOffice, office)?;
+    let clerk = Actor::city("clerk", Role::Clerk)?;
     let application = Application {
         drawdown_id: "FP-DEMO".to_owned(),
         estate_id: estate.estate_id.clone(),
@@ -268,11 +270,11 @@ async fn demo_green_channel_repair(db: &str, city_dir: &Path) -> anyhow::Result<
         applicant: estate.property_company.clone(),
         submitted_on: today,
     };
-    store.apply_drawdown(&application, &actor(&estate.property_company, "property_company", "")).await?;
-    store.decide_drawdown("FP-DEMO", true, &actor(&estate.street_office, "street_office", "现场核实，同意")).await?;
-    store.advance_drawdown("FP-DEMO", Money::from_fen(1_500_000), &actor("clerk", "clerk", "预付50%")).await?;
-    store.complete_drawdown("FP-DEMO", Money::from_fen(2_870_000), &actor("clerk", "clerk", "竣工验收")).await?;
-    store.settle_drawdown("FP-DEMO", &actor("clerk", "clerk", "结算")).await?;
+    store.apply_drawdown(&application, &act(company, "")).await?;
+    store.decide_drawdown("FP-DEMO", true, &act(street_office, "现场核实，同意")).await?;
+    store.advance_drawdown("FP-DEMO", Money::from_fen(1_500_000), &act(clerk.clone(), "预付50%")).await?;
+    store.complete_drawdown("FP-DEMO", Money::from_fen(2_870_000), &act(clerk.clone(), "竣工验收")).await?;
+    store.settle_drawdown("FP-DEMO", &act(clerk, "结算")).await?;
     let view = store.drawdown("FP-DEMO", today, &Default::default()).await?;
     store.close().await;
     Ok(view)

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use ledger_core::drawdown::{Category, Route, State, Vote};
+use ledger_core::actor::{Actor, Role, Scope, StreetOfficeId};
+use ledger_core::drawdown::{Act, Application, Category, Change, Route, ScopeRequest, State, Vote};
 use ledger_core::{Date, Money};
-use ledger_store::{Actor, Application, Change, DrawdownView, ListFilter, ScopeRequest, Store};
+use ledger_store::{DrawdownView, ListFilter, Store};
 
 use crate::Outcome;
 
@@ -41,6 +42,9 @@ pub enum Verb {
         /// The acting street office, as street_office:<name>.
         #[arg(long = "as")]
         actor: String,
+        /// The person who decided for the street office (default: the office's name).
+        #[arg(long)]
+        by: Option<String>,
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -146,6 +150,9 @@ pub struct ApplyArgs {
     pub description: String,
     #[arg(long)]
     pub applicant: String,
+    /// Who enters the application (a clerk), recorded in its history.
+    #[arg(long = "as", default_value = "clerk")]
+    pub actor: String,
     /// Ask for the green channel (emergency categories only): no vote, the street office decides.
     #[arg(long)]
     pub green_channel: bool,
@@ -158,6 +165,9 @@ pub struct DecideArgs {
     /// The acting street office, as street_office:<name>.
     #[arg(long = "as")]
     pub actor: String,
+    /// The person who decided for the street office (default: the office's name).
+    #[arg(long)]
+    pub by: Option<String>,
     #[arg(long, default_value = "")]
     pub reason: String,
 }
@@ -186,23 +196,28 @@ fn parse_state(text: &str) -> Result<State, String> {
         .ok_or_else(|| "expected submitted, approved, rejected, advanced, completed, settled or cancelled".to_owned())
 }
 
-fn street_office(actor: &str) -> anyhow::Result<String> {
+/// The street office a decision is entered for (`--as street_office:<name>`), and the person
+/// who decided (`--by`, else the office's name).
+fn street_office(actor: &str, by: Option<&str>) -> anyhow::Result<Actor> {
     match actor.strip_prefix("street_office:") {
-        Some(name) if !name.is_empty() => Ok(name.to_owned()),
+        Some(name) if !name.trim().is_empty() => {
+            let office = Scope::StreetOffice(StreetOfficeId::new(name));
+            Ok(Actor::new(by.unwrap_or(name), Role::StreetOffice, office)?)
+        }
         _ => bail!("--as must name the acting street office as street_office:<name>, found `{actor}`"),
     }
+}
+
+/// A clerk of the authority, by name (`--as`).
+fn clerk(name: &str) -> anyhow::Result<Actor> {
+    Ok(Actor::city(name, Role::Clerk)?)
 }
 
 pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Outcome> {
     let store = Store::connect(db).await?;
     let at = args.date.unwrap_or_else(ledger_store::today);
     let holidays: BTreeSet<Date> = args.holidays.iter().copied().collect();
-    let actor = |name: &str, role: &str, reason: &str| Actor {
-        name: name.to_owned(),
-        role: role.to_owned(),
-        at,
-        reason: reason.to_owned(),
-    };
+    let act = |actor: Actor, reason: &str| Act { actor, at, reason: reason.to_owned() };
     let change = match args.verb {
         Verb::Apply(a) => {
             let scope = match (a.building, a.units) {
@@ -223,27 +238,27 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
                 applicant: a.applicant.clone(),
                 submitted_on: at,
             };
-            store.apply_drawdown(&application, &actor(&a.applicant, "applicant", "")).await?
+            store.apply_drawdown(&application, &act(clerk(&a.actor)?, "")).await?
         }
         Verb::Approve(d) => {
-            store.decide_drawdown(&d.id, true, &actor(&street_office(&d.actor)?, "street_office", &d.reason)).await?
+            store.decide_drawdown(&d.id, true, &act(street_office(&d.actor, d.by.as_deref())?, &d.reason)).await?
         }
         Verb::Reject(d) => {
-            store.decide_drawdown(&d.id, false, &actor(&street_office(&d.actor)?, "street_office", &d.reason)).await?
+            store.decide_drawdown(&d.id, false, &act(street_office(&d.actor, d.by.as_deref())?, &d.reason)).await?
         }
-        Verb::Revise { id, estimate, actor: who, reason } => {
-            store.revise_drawdown(&id, estimate, &actor(&street_office(&who)?, "street_office", &reason)).await?
+        Verb::Revise { id, estimate, actor: who, by, reason } => {
+            store.revise_drawdown(&id, estimate, &act(street_office(&who, by.as_deref())?, &reason)).await?
         }
         Verb::Advance { id, amount, actor: who } => {
-            store.advance_drawdown(&id, amount, &actor(&who, "clerk", "advance")).await?
+            store.advance_drawdown(&id, amount, &act(clerk(&who)?, "advance")).await?
         }
         Verb::Complete { id, final_cost, actor: who } => {
-            store.complete_drawdown(&id, final_cost, &actor(&who, "clerk", "completion accepted")).await?
+            store.complete_drawdown(&id, final_cost, &act(clerk(&who)?, "completion accepted")).await?
         }
-        Verb::Settle { id, actor: who } => store.settle_drawdown(&id, &actor(&who, "clerk", "final payment")).await?,
-        Verb::Cancel { id, reason, actor: who } => store.cancel_drawdown(&id, &actor(&who, "clerk", &reason)).await?,
+        Verb::Settle { id, actor: who } => store.settle_drawdown(&id, &act(clerk(&who)?, "final payment")).await?,
+        Verb::Cancel { id, reason, actor: who } => store.cancel_drawdown(&id, &act(clerk(&who)?, &reason)).await?,
         Verb::Vote { id, unit, vote, actor: who } => {
-            store.vote_drawdown(&id, &unit, vote, &actor(&who, "clerk", "")).await?
+            store.vote_drawdown(&id, &unit, vote, &act(clerk(&who)?, "")).await?
         }
         Verb::Tally { id } => {
             let t = store.tally_drawdown(&id).await?;
@@ -271,7 +286,7 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
             return Ok(Outcome::Clean);
         }
         Verb::List { state, estate, street_office, overdue } => {
-            let filter = ListFilter { state, estate_id: estate, street_office, overdue_only: overdue };
+            let filter = ListFilter { state, estate_id: estate, street_office, company: None, overdue_only: overdue };
             let views = store.list_drawdowns(&filter, at, &holidays).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&views)?);
@@ -337,11 +352,12 @@ fn print_view(v: &DrawdownView, json: bool) -> anyhow::Result<()> {
     }
     for e in &v.events {
         println!(
-            "  {} {} by {} ({}){}",
+            "  {} {} by {} ({}{}){}",
             e.at,
             e.action,
             e.actor,
             e.role,
+            if e.office.is_empty() { String::new() } else { format!(" of {}", e.office) },
             if e.reason.is_empty() { String::new() } else { format!(": {}", e.reason) }
         );
     }

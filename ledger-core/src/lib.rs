@@ -6,6 +6,7 @@
 //! reconciliation) has one home that tests can drive directly.
 
 pub mod account;
+pub mod actor;
 pub mod apportion;
 pub mod audit;
 mod csvscan;
@@ -16,6 +17,7 @@ pub mod fixed;
 pub mod import;
 pub mod interchange;
 pub mod money;
+pub mod plan;
 pub mod recon;
 pub mod registry;
 

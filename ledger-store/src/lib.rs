@@ -11,8 +11,10 @@
 //! predecessor, so `verify` can prove nothing was changed.
 
 mod drawdown;
+mod estate;
 mod group;
 mod import;
+mod ledger;
 mod query;
 mod schema;
 mod users;
@@ -25,12 +27,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
-pub use drawdown::{
-    Actor, Application, Change, DrawdownView, EventView, ListFilter, PaymentView, ScopeRequest, UnitShare,
-};
+pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
-pub use users::{KeptAnswer, User, ADMIN_ROLE, ROLES};
+pub use users::{KeptAnswer, User};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is
 /// compiled once per engine.
@@ -98,7 +98,10 @@ pub enum StoreError {
     #[error("the stored ledger is corrupt: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Drawdown(#[from] ledger_core::drawdown::DrawdownError),
+    Drawdown(ledger_core::drawdown::DrawdownError),
+    /// The actor may not do this (core's `authorize` said no).
+    #[error(transparent)]
+    Denied(ledger_core::actor::Denied),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("conflict: {0}")]
@@ -112,7 +115,10 @@ pub enum StoreError {
 impl StoreError {
     /// A rule or the stored state refused the request, before anything was written.
     pub(crate) fn is_refusal(&self) -> bool {
-        matches!(self, StoreError::Drawdown(_) | StoreError::NotFound(_) | StoreError::Conflict(_))
+        matches!(
+            self,
+            StoreError::Drawdown(_) | StoreError::Denied(_) | StoreError::NotFound(_) | StoreError::Conflict(_)
+        )
     }
 
     /// The connection to the database broke or could not be had: the write may be repeated.

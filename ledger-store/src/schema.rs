@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0007_kept_rows.sqlite.sql"),
         postgres: include_str!("migrations/0007_kept_rows.postgres.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("migrations/0008_event_office.sql"),
+        postgres: include_str!("migrations/0008_event_office.sql"),
+    },
 ];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS mfund_schema_versions (version BIGINT PRIMARY KEY)";

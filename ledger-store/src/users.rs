@@ -1,5 +1,6 @@
 //! API users and their bearer tokens (stored only as SHA-256 hex).
 
+use ledger_core::actor::{Actor, Role, Scope};
 use serde::Serialize;
 
 use crate::{dispatch, Store, StoreError};
@@ -24,32 +25,30 @@ pub struct KeptAnswer {
     pub kept_at: i64,
 }
 
-pub const ROLES: [&str; 5] = ["clerk", "street_office", "property_company", "auditor", ADMIN_ROLE];
-
-/// The role that may do anything a role may, except decide for a street office (SPEC §5), and
-/// alone may record a request on another day than today (a backfill).
-pub const ADMIN_ROLE: &str = "admin";
+impl User {
+    /// The user as core's typed actor: the role an enum, the scope a typed office or company.
+    pub fn actor(&self) -> Result<Actor, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("user `{}`: {what}", self.name));
+        let role = Role::parse(&self.role).ok_or_else(|| corrupt(format!("unknown role `{}`", self.role)))?;
+        let scope = Scope::for_role(role, &self.scope).map_err(|e| corrupt(e.to_string()))?;
+        Actor::new(&self.name, role, scope).map_err(|e| corrupt(e.to_string()))
+    }
+}
 
 impl Store {
     /// Adds a user whose token hashes to `token_hash`; a name already taken is a conflict.
     pub async fn add_user(&self, user: &User, token_hash: &str) -> Result<(), StoreError> {
-        if !ROLES.contains(&user.role.as_str()) {
+        let Some(role) = Role::parse(&user.role) else {
+            let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
             return Err(StoreError::Conflict(format!(
                 "unknown role `{}`: expected one of {}",
                 user.role,
-                ROLES.join(", ")
+                roles.join(", ")
             )));
-        }
+        };
         // A street office or a property company acts for one office or company: without a
         // scope its token would match nothing (or, worse, read as "any").
-        let scoped = match user.role.as_str() {
-            "street_office" => Some("street office"),
-            "property_company" => Some("company"),
-            _ => None,
-        };
-        if let (Some(what), true) = (scoped, user.scope.trim().is_empty()) {
-            return Err(StoreError::Conflict(format!("a {} acts for one {what}: give its scope", user.role)));
-        }
+        Scope::for_role(role, &user.scope).map_err(|e| StoreError::Conflict(e.to_string()))?;
         let result = dispatch!(Pool, &self.pool, |p| {
             sqlx::query("INSERT INTO users (name, role, scope, token_hash) VALUES ($1, $2, $3, $4)")
                 .bind(user.name.as_str())
@@ -165,16 +164,6 @@ impl Store {
                 .execute(p)
                 .await?
                 .rows_affected()
-        }))
-    }
-
-    /// The street office and property company of an estate, for scope checks.
-    pub async fn estate_offices(&self, estate_id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_as("SELECT street_office, property_company FROM estates WHERE estate_id = $1")
-                .bind(estate_id)
-                .fetch_optional(p)
-                .await?
         }))
     }
 }

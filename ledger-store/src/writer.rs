@@ -1,4 +1,4 @@
-//! Group commit for drawdown writes.
+//! Group commit for every planned write, and the one door through which a plan is written.
 //!
 //! Every write takes the ledger's write lock (the hash chain has one head), and a durable commit
 //! costs a disk flush (≈ 2 ms here), so writers one transaction each topped out at a few hundred
@@ -7,37 +7,129 @@
 //! each. A write is answered only after its commit, and each write sees the ones queued before
 //! it, so repeating a transition still finds it done.
 //!
-//! A write refused by a rule is refused before it writes anything, so it needs nothing undone
-//! and the others go on. A write that fails in the database (a constraint, a trigger, a broken
-//! connection) may have written half of itself: the batch is rolled back and written again
-//! without it. That is rare, so the common batch pays for no savepoints (one round trip per
-//! write, and on PostgreSQL a subtransaction each, which was what they cost).
+//! A write is a [`PlannedWrite`]: it reads what its planner in core needs and returns the plan,
+//! writing nothing; the writer then posts the plan's entries through [`crate::ledger`] and the
+//! feature's rows and events through the write's own [`PlannedWrite::add_rows`], in one group.
+//! So a refusal always comes before anything is written and needs nothing undone, and the others
+//! go on. A write that fails in the database (a constraint, a trigger, a broken connection) may
+//! have written half of itself: the batch is rolled back and written again without it. That is
+//! rare, so the common batch pays for no savepoints (one round trip per write, and on PostgreSQL
+//! a subtransaction each, which was what they cost).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use ledger_core::plan::Plan;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
-use crate::drawdown::{Change, WriteOp};
+use crate::group::WriteGroup;
+use crate::ledger::{append_entries, NewEntries};
 use crate::{Store, StoreError, Tx};
 
 /// The most writes committed together: bounds how long the first of them waits.
 const MAX_BATCH: usize = 64;
 
-type Answer = Result<Change, StoreError>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-struct Job {
+/// A plan as the store holds it: core's plan, and the account numbers its loader already read
+/// (so that posting does not look them up again).
+pub(crate) struct Planned<R, A> {
+    pub plan: Plan<R, A>,
+    pub known_accounts: HashMap<String, i64>,
+}
+
+impl<R, A> From<Plan<R, A>> for Planned<R, A> {
+    fn from(plan: Plan<R, A>) -> Self {
+        Planned { plan, known_accounts: HashMap::new() }
+    }
+}
+
+/// A write the group commit can carry: a feature's loader around a planner of core.
+pub(crate) trait PlannedWrite: Send + Sync + 'static {
+    type Row: Send + Sync;
+    type Answer: Send + 'static;
+
+    /// Reads what the planner needs inside the batch's transaction and returns its plan (or its
+    /// refusal). Writes nothing.
+    fn plan<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, Result<Planned<Self::Row, Self::Answer>, StoreError>>;
+
+    /// Adds the plan's rows and events (never its entries: the writer posts those) to `group`.
+    fn add_rows<'a>(&self, group: &mut WriteGroup<'a>, plan: &'a Plan<Self::Row, Self::Answer>);
+}
+
+/// Writes one plan inside `tx`: its entries through the ledger, then its rows and events, all in
+/// one group. Returns the plan's answer.
+async fn write_plan<W: PlannedWrite>(write: &W, tx: &mut Tx) -> Result<W::Answer, StoreError> {
+    let Planned { plan, known_accounts } = write.plan(tx).await?;
+    if plan.writes_nothing() {
+        return Ok(plan.answer);
+    }
+    let entries = NewEntries::of(&plan.entries);
+    let mut group = WriteGroup::new(tx);
+    append_entries(tx, &mut group, &entries, &known_accounts).await?;
+    write.add_rows(&mut group, &plan);
+    group.send(tx).await?;
+    Ok(plan.answer)
+}
+
+/// A queued write with its answer kept until the batch commits; type-erased so that writes of
+/// every feature share one queue.
+trait Queued: Send {
+    fn id(&self) -> u64;
+    /// Writes (or refuses) inside `tx`, keeping the answer; `Err` when the database failed.
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether the kept answer is a refusal (debug builds check it wrote nothing).
+    fn refused(&self) -> bool;
+    /// Sends the kept answer (after the commit).
+    fn answer(self: Box<Self>);
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+struct Job<W: PlannedWrite> {
     id: u64,
-    op: WriteOp,
-    done: oneshot::Sender<Answer>,
+    write: W,
+    kept: Option<Result<W::Answer, StoreError>>,
+    done: oneshot::Sender<Result<W::Answer, StoreError>>,
+}
+
+impl<W: PlannedWrite> Queued for Job<W> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            match write_plan(&self.write, tx).await {
+                Err(error) if !error.is_refusal() => Err(error),
+                answer => {
+                    self.kept = Some(answer);
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn refused(&self) -> bool {
+        matches!(self.kept, Some(Err(_)))
+    }
+
+    fn answer(self: Box<Self>) {
+        let answer = self.kept.unwrap_or_else(|| Err(StoreError::NotWritten("the write was not run".to_owned())));
+        let _ = self.done.send(answer);
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.done.send(Err(error));
+    }
 }
 
 /// Writes waiting for the next batch.
 #[derive(Default)]
 pub(crate) struct WriteQueue {
-    jobs: Mutex<Vec<Job>>,
+    jobs: Mutex<Vec<Box<dyn Queued>>>,
     next_id: AtomicU64,
 }
 
@@ -48,13 +140,14 @@ impl std::fmt::Debug for WriteQueue {
 }
 
 impl WriteQueue {
-    fn push(&self, op: WriteOp, done: oneshot::Sender<Answer>) -> u64 {
+    fn push<W: PlannedWrite>(&self, write: W, done: oneshot::Sender<Result<W::Answer, StoreError>>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.jobs.lock().expect("write queue lock").push(Job { id, op, done });
+        let job = Job { id, write, kept: None, done };
+        self.jobs.lock().expect("write queue lock").push(Box::new(job));
         id
     }
 
-    fn take(&self) -> Vec<Job> {
+    fn take(&self) -> Vec<Box<dyn Queued>> {
         let mut jobs = self.jobs.lock().expect("write queue lock");
         let n = jobs.len().min(MAX_BATCH);
         jobs.drain(..n).collect()
@@ -71,16 +164,17 @@ struct Unqueue<'a> {
 impl Drop for Unqueue<'_> {
     fn drop(&mut self) {
         if let Ok(mut jobs) = self.queue.jobs.lock() {
-            jobs.retain(|job| job.id != self.id);
+            jobs.retain(|job| job.id() != self.id);
         }
     }
 }
 
 impl Store {
-    /// Queues one write and returns its answer once the batch that carried it has committed.
-    pub(crate) async fn write(&self, op: WriteOp) -> Answer {
+    /// Queues one planned write and returns its answer once the batch that carried it has
+    /// committed.
+    pub(crate) async fn write<W: PlannedWrite>(&self, write: W) -> Result<W::Answer, StoreError> {
         let (done, mut answer) = oneshot::channel();
-        let _unqueue = Unqueue { queue: &self.queue, id: self.queue.push(op, done) };
+        let _unqueue = Unqueue { queue: &self.queue, id: self.queue.push(write, done) };
         loop {
             // Wait for the answer or for the write lock, whichever comes first: a batch led by
             // someone else may carry this write, and its caller must not then queue for the
@@ -105,35 +199,29 @@ impl Store {
 
     /// Boxed so that the spawned task is provably `Send` (the compiler cannot see through the
     /// nested database futures); `_turn` is the write lock, held until the batch has answered.
-    fn write_batch(self, jobs: Vec<Job>, turn: OwnedMutexGuard<()>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    fn write_batch(self, jobs: Vec<Box<dyn Queued>>, turn: OwnedMutexGuard<()>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             self.write_jobs(jobs).await;
             drop(turn);
         })
     }
 
-    async fn write_jobs(&self, mut jobs: Vec<Job>) {
+    async fn write_jobs(&self, mut jobs: Vec<Box<dyn Queued>>) {
         loop {
             let mut tx = match self.begin_locked().await {
                 Ok(tx) => tx,
-                Err(error) => return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
+                Err(error) => return fail_all(jobs, &error.to_string()),
             };
-            let mut answers: Vec<Answer> = Vec::with_capacity(jobs.len());
             let mut failed = None;
-            for (index, job) in jobs.iter().enumerate() {
+            for (index, job) in jobs.iter_mut().enumerate() {
                 let before = rows_written(&mut tx).await;
-                match job.op.run(&mut tx).await {
-                    Err(error) if !error.is_refusal() => {
-                        failed = Some((index, error));
-                        break;
-                    }
-                    answer => {
-                        if answer.is_err() {
-                            let after = rows_written(&mut tx).await;
-                            assert_eq!(before, after, "a write refused after writing rows: refuse before writing");
-                        }
-                        answers.push(answer);
-                    }
+                if let Err(error) = job.run(&mut tx).await {
+                    failed = Some((index, error));
+                    break;
+                }
+                if job.refused() {
+                    let after = rows_written(&mut tx).await;
+                    assert_eq!(before, after, "a write refused after writing rows: refuse before writing");
                 }
             }
             if let Some((index, error)) = failed {
@@ -144,21 +232,17 @@ impl Store {
                 let rolled_back = tx.rollback().await;
                 if error.is_connection_lost() || rolled_back.is_err() {
                     // Not the write's fault: nothing of the batch is written, and each may retry.
-                    return answer_all(jobs.into_iter().map(|job| job.done), &error.to_string());
+                    return fail_all(jobs, &error.to_string());
                 }
-                let _ = jobs.remove(index).done.send(Err(error));
+                jobs.remove(index).fail(error);
                 if jobs.is_empty() {
                     return;
                 }
                 continue;
             }
             match tx.commit().await {
-                Ok(()) => {
-                    for (job, answer) in jobs.into_iter().zip(answers) {
-                        let _ = job.done.send(answer);
-                    }
-                }
-                Err(error) => answer_all(jobs.into_iter().map(|job| job.done), &error.to_string()),
+                Ok(()) => jobs.into_iter().for_each(|job| job.answer()),
+                Err(error) => fail_all(jobs, &error.to_string()),
             }
             return;
         }
@@ -177,18 +261,19 @@ async fn rows_written(tx: &mut Tx) -> Option<i64> {
     }
 }
 
-fn answer_all(senders: impl IntoIterator<Item = oneshot::Sender<Answer>>, message: &str) {
-    for done in senders {
-        let _ = done.send(Err(StoreError::NotWritten(message.to_owned())));
+fn fail_all(jobs: Vec<Box<dyn Queued>>, message: &str) {
+    for job in jobs {
+        job.fail(StoreError::NotWritten(message.to_owned()));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use ledger_core::drawdown::{Category, Route};
+    use ledger_core::actor::{Actor, Role};
+    use ledger_core::drawdown::{Act, Application, Category, Route, ScopeRequest};
     use ledger_core::{Date, Money};
 
-    use crate::{Actor, Application, ScopeRequest, Store};
+    use crate::Store;
 
     /// A caller that gives up while waiting for the write lock takes its write back out of the
     /// queue: no later batch carries it out behind its back.
@@ -197,7 +282,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
         let day = Date::parse("2026-11-20").unwrap();
-        let actor = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
+        let actor = Act { actor: Actor::city("clerk", Role::Clerk).unwrap(), at: day, reason: String::new() };
         let application = Application {
             drawdown_id: "GONE".into(),
             estate_id: "E1".into(),

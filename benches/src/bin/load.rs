@@ -93,12 +93,17 @@ impl Target {
 
 /// apply → approve → advance through the store, as `cycle` does over HTTP.
 async fn store_cycle(store: &ledger_store::Store, id: &str, args: &[String]) -> bool {
+    use ledger_core::actor::{Actor, Role, Scope, StreetOfficeId};
+    use ledger_core::drawdown::{Act, Application, ScopeRequest};
     use ledger_core::drawdown::{Category, Route};
     use ledger_core::{Date, Money};
-    use ledger_store::{Actor, Application, ScopeRequest};
     let day = Date::parse("2026-11-20").expect("a date");
-    let clerk = Actor { name: "clerk".into(), role: "clerk".into(), at: day, reason: String::new() };
-    let office = Actor { name: args[5].clone(), role: "street_office".into(), ..clerk.clone() };
+    let clerk = Act { actor: Actor::city("clerk", Role::Clerk).unwrap(), at: day, reason: String::new() };
+    let office = Act {
+        actor: Actor::new("主任", Role::StreetOffice, Scope::StreetOffice(StreetOfficeId::new(&args[5].clone())))
+            .unwrap(),
+        ..clerk.clone()
+    };
     let application = Application {
         drawdown_id: id.to_owned(),
         estate_id: args[3].clone(),

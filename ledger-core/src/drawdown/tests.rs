@@ -31,13 +31,6 @@ fn only_the_emergency_list_takes_the_green_channel() {
 }
 
 #[test]
-fn only_the_estates_street_office_decides() {
-    assert!(check_street_office("东城街道", "东城街道").is_ok());
-    let refused = check_street_office("东城街道", "西城街道").unwrap_err().to_string();
-    assert!(refused.contains("东城街道") && refused.contains("西城街道"));
-}
-
-#[test]
 fn nothing_happens_before_filing() {
     assert!(check_acted_on(date("2026-11-20"), date("2026-11-20")).is_ok());
     let refused = check_acted_on(date("2026-11-20"), date("2026-11-19")).unwrap_err().to_string();

@@ -12,6 +12,14 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub mod plan;
+
+pub use plan::{
+    describe_tally, Act, Application, ApplyFound, Change, DrawdownPlan, Payee, Row, ScopeFound, ScopeRequest, Stored,
+    Tranche,
+};
+
+use crate::actor::Denied;
 use crate::apportion::{apportion, ApportionError, ShareBasis};
 use crate::date::{Date, Weekday};
 use crate::money::Money;
@@ -119,8 +127,6 @@ impl Route {
 pub enum DrawdownError {
     #[error("category `{0}` is not on the emergency list (fire_pipe_network, fire_water_system, water_supply, elevator, roof_leak, facade, drainage): it can only take the normal route with an owners' vote")]
     NotAnEmergency(Category),
-    #[error("only the street office of the estate ({expected}) may decide; `{found}` may not")]
-    WrongStreetOffice { expected: String, found: String },
     #[error("cannot {action} a drawdown that is {state}")]
     Transition { action: Action, state: State },
     #[error("an advance of {amount} exceeds 50 % of the approved estimate {estimate} (at most {limit})")]
@@ -145,6 +151,24 @@ pub enum DrawdownError {
     NoReason,
     #[error("dated {at}, before the drawdown was filed on {submitted_on}")]
     BeforeFiling { at: Date, submitted_on: Date },
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("drawdown `{0}` was already filed with other content")]
+    AlreadyFiled(String),
+    #[error("the scope `{scope}` of estate `{estate_id}` {what}")]
+    EmptyScope { scope: String, estate_id: String, what: String },
+    #[error("drawdown `{drawdown_id}` is {state} on the {} route: no vote is open", .route.as_str())]
+    NoVoteOpen { drawdown_id: String, state: State, route: Route },
+    #[error("the ledger has no bank: account yet; import the fund's deposits first")]
+    NoBankAccount,
+    #[error("the ledger has several bank: accounts; payments need exactly one special account")]
+    SeveralBankAccounts,
+    #[error("drawdown `{0}` was completed without a final cost it can settle")]
+    NoFinalCost(String),
+    #[error("the payment cannot be posted: {0}")]
+    Unpostable(String),
 }
 
 /// The longest drawdown id: its payment entries are `DD-{id}-advance`, which must still be a
@@ -280,18 +304,6 @@ pub fn check_route(category: Category, route: Route) -> Result<(), DrawdownError
         Route::GreenChannel if !category.is_emergency() => Err(DrawdownError::NotAnEmergency(category)),
         _ => Ok(()),
     }
-}
-
-/// Only the street office of the drawdown's estate may approve, reject or revise it (SPEC §5:
-/// "nobody else", not even an administrator).
-pub fn check_street_office(estate_street_office: &str, acting: &str) -> Result<(), DrawdownError> {
-    if estate_street_office != acting {
-        return Err(DrawdownError::WrongStreetOffice {
-            expected: estate_street_office.to_owned(),
-            found: acting.to_owned(),
-        });
-    }
-    Ok(())
 }
 
 /// Nothing happens to a drawdown before it was filed: a transition dated earlier (a mistyped

@@ -1,0 +1,254 @@
+//! What the drawdown planners need, read from the database: the drawdown with its estate's
+//! offices, its scope, beneficiaries, payees, votes and the fund's bank account. Reads only.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ledger_core::actor::{CompanyId, EstateOffices, StreetOfficeId};
+use ledger_core::drawdown::{tally, Beneficiary, Category, Payee, Route, State, Stored, Tally, Vote};
+use ledger_core::registry::FloorArea;
+use ledger_core::{Account, Date, Money};
+
+use crate::group::for_engine;
+use crate::{dispatch, StoreError, Tx};
+
+/// The columns of a drawdown with its estate's offices and what it paid so far.
+pub(super) const SELECT_DRAWDOWN: &str =
+    "SELECT d.drawdown_id, d.estate_id, d.scope, d.category, d.route, d.estimate_fen, d.contractor, \
+     d.description, d.applicant, d.submitted_on, d.state, d.final_cost_fen, e.street_office, e.property_company, \
+     CAST((SELECT COALESCE(SUM(p.amount_fen), 0) FROM drawdown_payments p WHERE p.drawdown_id = d.drawdown_id) \
+     AS BIGINT) AS paid_fen \
+     FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DrawdownRecord {
+    drawdown_id: String,
+    estate_id: String,
+    scope: String,
+    category: String,
+    route: String,
+    estimate_fen: i64,
+    contractor: String,
+    description: String,
+    applicant: String,
+    submitted_on: String,
+    state: String,
+    final_cost_fen: Option<i64>,
+    street_office: String,
+    property_company: String,
+    paid_fen: i64,
+}
+
+impl DrawdownRecord {
+    pub(super) fn stored(self) -> Result<Stored, StoreError> {
+        let id = self.drawdown_id;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("drawdown `{id}`: {what}"));
+        Ok(Stored {
+            category: Category::parse(&self.category).ok_or_else(|| corrupt("category"))?,
+            route: Route::parse(&self.route).ok_or_else(|| corrupt("route"))?,
+            submitted_on: Date::parse(&self.submitted_on).map_err(|_| corrupt("submission date"))?,
+            state: State::parse(&self.state).ok_or_else(|| corrupt("state"))?,
+            estimate: Money::from_fen(self.estimate_fen),
+            final_cost: self.final_cost_fen.map(Money::from_fen),
+            paid: Money::from_fen(self.paid_fen),
+            estate: EstateOffices {
+                estate_id: self.estate_id,
+                street_office: StreetOfficeId::new(&self.street_office),
+                company: CompanyId::new(&self.property_company),
+            },
+            scope: self.scope,
+            contractor: self.contractor,
+            description: self.description,
+            applicant: self.applicant,
+            id: id.clone(),
+        })
+    }
+}
+
+pub(super) async fn drawdown(tx: &mut Tx, drawdown_id: &str) -> Result<Option<Stored>, StoreError> {
+    let sql = format!("{SELECT_DRAWDOWN} WHERE d.drawdown_id = $1");
+    let record: Option<DrawdownRecord> =
+        dispatch!(Tx, tx, |t| sqlx::query_as(&sql).bind(drawdown_id).fetch_optional(&mut **t).await?);
+    record.map(DrawdownRecord::stored).transpose()
+}
+
+/// The drawdown, or not found.
+pub(super) async fn existing(tx: &mut Tx, drawdown_id: &str) -> Result<Stored, StoreError> {
+    drawdown(tx, drawdown_id).await?.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))
+}
+
+#[derive(sqlx::FromRow)]
+struct OfficesRecord {
+    street_office: String,
+    property_company: String,
+}
+
+/// An estate's street office and property company, if the estate is registered.
+pub(crate) async fn estate(tx: &mut Tx, estate_id: &str) -> Result<Option<EstateOffices>, StoreError> {
+    let record: Option<OfficesRecord> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as("SELECT street_office, property_company FROM estates WHERE estate_id = $1")
+            .bind(estate_id)
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    Ok(record.map(|r| EstateOffices {
+        estate_id: estate_id.to_owned(),
+        street_office: StreetOfficeId::new(&r.street_office),
+        company: CompanyId::new(&r.property_company),
+    }))
+}
+
+/// Every unit of an estate, for checking a list of beneficiaries.
+pub(super) async fn estate_units(tx: &mut Tx, estate_id: &str) -> Result<BTreeSet<String>, StoreError> {
+    let units: Vec<String> = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar(
+            "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1",
+        )
+        .bind(estate_id)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    Ok(units.into_iter().collect())
+}
+
+/// The units of an estate, or of one of its buildings when the building (bound twice) is not
+/// empty: `?` for the estate, then the building twice.
+pub(super) const SCOPE_UNITS: &str = "FROM units u JOIN buildings b ON b.building_id = u.building_id \
+                                      WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?)";
+
+/// How many units an estate has, or one of its buildings (`building` not empty).
+pub(super) async fn scope_size(tx: &mut Tx, estate_id: &str, building: &str) -> Result<u64, StoreError> {
+    let sql = for_engine(tx, &format!("SELECT COUNT(*) {SCOPE_UNITS}")).into_owned();
+    let count: i64 = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar(&sql).bind(estate_id).bind(building).bind(building).fetch_one(&mut **t).await?
+    });
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+#[derive(sqlx::FromRow)]
+struct BeneficiaryRecord {
+    unit_id: String,
+    owner: String,
+    floor_area_centi_m2: i64,
+}
+
+fn area(unit_id: &str, centi_m2: i64) -> Result<FloorArea, StoreError> {
+    FloorArea::from_centi_m2(centi_m2).ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` area")))
+}
+
+pub(super) async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary>, StoreError> {
+    let records: Vec<BeneficiaryRecord> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT u.unit_id, u.owner, u.floor_area_centi_m2 FROM drawdown_units du JOIN units u ON u.unit_id = du.unit_id \
+             WHERE du.drawdown_id = $1 ORDER BY u.unit_id",
+        )
+        .bind(drawdown_id)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    records
+        .into_iter()
+        .map(|r| Ok(Beneficiary { area: area(&r.unit_id, r.floor_area_centi_m2)?, unit_id: r.unit_id, owner: r.owner }))
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct PayeeRecord {
+    unit_id: String,
+    owner: String,
+    floor_area_centi_m2: i64,
+    account_id: Option<i64>,
+    balance_fen: i64,
+}
+
+/// The drawdown's units with their current balance (credits − debits), and the account numbers
+/// of those that have a sub-ledger account yet: what a payment needs, in one query.
+pub(super) async fn payees(tx: &mut Tx, drawdown_id: &str) -> Result<(Vec<Payee>, HashMap<String, i64>), StoreError> {
+    let records: Vec<PayeeRecord> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT u.unit_id, u.owner, u.floor_area_centi_m2, a.account_id, \
+             CAST(COALESCE(t.credit_fen - t.debit_fen, 0) AS BIGINT) AS balance_fen FROM drawdown_units du \
+             JOIN units u ON u.unit_id = du.unit_id \
+             LEFT JOIN accounts a ON a.account = 'unit:' || du.unit_id \
+             LEFT JOIN account_totals t ON t.account_id = a.account_id \
+             WHERE du.drawdown_id = $1 ORDER BY u.unit_id",
+        )
+        .bind(drawdown_id)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let mut known = HashMap::new();
+    let mut payees = Vec::with_capacity(records.len());
+    for r in records {
+        if let Some(id) = r.account_id {
+            known.insert(format!("unit:{}", r.unit_id), id);
+        }
+        let area = area(&r.unit_id, r.floor_area_centi_m2)?;
+        payees.push(Payee { unit_id: r.unit_id, owner: r.owner, area, balance: Money::from_fen(r.balance_fen) });
+    }
+    Ok((payees, known))
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRecord {
+    account: String,
+    account_id: i64,
+}
+
+/// The ledger's `bank:` accounts (at most two: a payment needs to know there is exactly one),
+/// with their numbers.
+pub(super) async fn banks(tx: &mut Tx) -> Result<(Vec<Account>, HashMap<String, i64>), StoreError> {
+    // The same LIKE as the partial index `accounts_bank`, so that both engines use it.
+    let records: Vec<AccountRecord> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT account, account_id FROM accounts WHERE account LIKE 'bank:%' ORDER BY account_id LIMIT 2",
+        )
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let mut banks = Vec::new();
+    let mut known = HashMap::new();
+    for r in records {
+        banks.push(r.account.parse().map_err(|_| StoreError::Corrupt(format!("account `{}`", r.account)))?);
+        known.insert(r.account, r.account_id);
+    }
+    Ok((banks, known))
+}
+
+#[derive(sqlx::FromRow)]
+struct VoteRecord {
+    unit_id: String,
+    vote: String,
+}
+
+pub(super) async fn tally_of(tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
+    let units = beneficiaries(tx, drawdown_id).await?;
+    let records: Vec<VoteRecord> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1")
+            .bind(drawdown_id)
+            .fetch_all(&mut **t)
+            .await?
+    });
+    let votes: BTreeMap<String, Vote> =
+        records.into_iter().filter_map(|r| Vote::parse(&r.vote).map(|v| (r.unit_id, v))).collect();
+    Ok(tally(&units, &votes))
+}
+
+#[derive(sqlx::FromRow)]
+struct BeneficiaryVote {
+    vote: Option<String>,
+}
+
+/// `None` when the unit is not a beneficiary of the drawdown, else its vote so far: one read.
+pub(super) async fn vote_of(tx: &mut Tx, drawdown_id: &str, unit_id: &str) -> Result<Option<Option<Vote>>, StoreError> {
+    let found: Option<BeneficiaryVote> = dispatch!(Tx, tx, |t| {
+        sqlx::query_as(
+            "SELECT v.vote FROM drawdown_units du LEFT JOIN drawdown_votes v \
+             ON v.drawdown_id = du.drawdown_id AND v.unit_id = du.unit_id WHERE du.drawdown_id = $1 AND du.unit_id = $2",
+        )
+        .bind(drawdown_id)
+        .bind(unit_id)
+        .fetch_optional(&mut **t)
+        .await?
+    });
+    Ok(found.map(|f| f.vote.as_deref().and_then(Vote::parse)))
+}

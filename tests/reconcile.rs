@@ -164,29 +164,6 @@ fn errors_of_form_exit_2_with_their_place_and_leave_no_report() {
 }
 
 #[test]
-fn an_error_names_the_bank_file_as_given() {
-    let (_keep, dir) = city(50, 3);
-    let renamed = dir.join("bank-dec.csv");
-    std::fs::rename(dir.join("statement.csv"), &renamed).unwrap();
-    edit(&renamed, |l| set_field(&mut l[4], 1, "2024-02-30"));
-    let out = mfund(
-        "sqlite://unused.db",
-        &["reconcile", "--dir", dir.to_str().unwrap(), "--statement", renamed.to_str().unwrap()],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("bank-dec.csv:5:2"), "{}", stderr(&out));
-}
-
-#[test]
-fn a_missing_registry_file_is_an_input_error() {
-    let (_keep, dir) = city(50, 3);
-    std::fs::remove_file(dir.join("units.csv")).unwrap();
-    let out = mfund("sqlite://unused.db", &["reconcile", "--dir", dir.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("units.csv: no such file"), "{}", stderr(&out));
-}
-
-#[test]
 fn awkward_but_legal_files_reconcile() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

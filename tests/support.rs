@@ -147,3 +147,38 @@ macro_rules! on_both_engines {
         }
     };
 }
+
+/// One request to the HTTP app, as user `user` (bearer token `token-{user}`), with an optional
+/// JSON body and `Idempotency-Key`; the status and the JSON answer (null when there is none).
+pub async fn http(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    user: Option<&str>,
+    body: Option<serde_json::Value>,
+    key: Option<&str>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(format!("/api/v1{path}"));
+    if let Some(user) = user {
+        request = request.header("authorization", format!("Bearer token-{user}"));
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let request = match body {
+        Some(b) => request.header("content-type", "application/json").body(axum::body::Body::from(b.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .expect("a request");
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("the body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// Field `index` of the first data row of a generated city's `file`, unquoted.
+pub fn first_row_field(dir: &Path, file: &str, index: usize) -> String {
+    let text = std::fs::read_to_string(dir.join(file)).expect("a city file");
+    text.lines().nth(1).expect("a data row").split(',').nth(index).expect("the field").trim_matches('"').to_owned()
+}

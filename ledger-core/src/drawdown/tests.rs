@@ -204,7 +204,9 @@ proptest! {
     }
 
     /// Random drawdowns driven through random actions: the fund (sum of unit balances) always
-    /// equals deposits minus payments, and refused actions change nothing.
+    /// equals deposits minus payments; the normal route never overdraws a unit, and refuses a
+    /// payment only for a real shortfall, naming exactly the units that the same payment charged
+    /// regardless (as on the green channel) would leave short.
     #[test]
     fn the_fund_is_deposits_minus_payments_after_any_transitions(
         units in beneficiaries(), deposit in 0i64..5_000_000, estimate in 1i64..10_000_000, actions in prop::collection::vec((0u8..6, 1i64..6_000_000), 1..12), green in any::<bool>()
@@ -228,14 +230,26 @@ proptest! {
             };
             if action == Action::Advance && payment.is_none() { continue }
             if let Some(amount) = payment {
-                let snapshot = balances.clone();
-                match split_payment(route, Money::from_fen(amount), &units, |id| Money::from_fen(snapshot[id])) {
+                let balance_of = |id: &str| Money::from_fen(balances[id]);
+                match split_payment(route, Money::from_fen(amount), &units, balance_of) {
                     Ok(split) => {
                         for (id, share) in &split.shares { *balances.get_mut(id).unwrap() -= share.fen(); }
+                        if route == Route::Normal {
+                            prop_assert!(balances.values().all(|&b| b >= 0), "the normal route overdrew a unit: {:?}", balances);
+                        }
                         paid += amount;
                         if action == Action::Advance { advanced = amount; }
                     }
-                    Err(DrawdownError::Shortfall(_)) => { prop_assert_eq!(&balances, &snapshot); continue }
+                    Err(DrawdownError::Shortfall(refused)) => {
+                        prop_assert_eq!(route, Route::Normal, "the green channel charges short units, never refuses");
+                        let charged = split_payment(Route::GreenChannel, Money::from_fen(amount), &units, balance_of).unwrap();
+                        prop_assert_eq!(&refused, &charged.shortfalls);
+                        prop_assert!(!refused.is_empty());
+                        for short in &refused {
+                            prop_assert!(short.balance < short.share && short.missing.is_positive(), "{:?}", short);
+                        }
+                        continue
+                    }
                     Err(e) => return Err(TestCaseError::fail(e.to_string())),
                 }
             }

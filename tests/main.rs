@@ -10,6 +10,7 @@ mod api;
 mod bad_input;
 mod drawdown;
 mod import;
+mod interop;
 mod reconcile;
 mod regression;
 mod tamper;

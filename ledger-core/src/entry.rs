@@ -60,8 +60,6 @@ pub enum EntryError {
     NonPositiveAmount { index: usize, amount: Money },
     #[error("unbalanced: debits {debit} ≠ credits {credit} (difference {difference})")]
     Unbalanced { debit: Money, credit: Money, difference: Money },
-    #[error("a reversal must name the entry it reverses")]
-    ReversalWithoutTarget,
     #[error("only a reversal may name an entry it reverses (kind is {0})")]
     TargetOnNonReversal(EntryKind),
     #[error("an entry cannot reverse itself")]
@@ -82,8 +80,9 @@ impl Entry {
         if !is_valid_id(&id) {
             return Err(EntryError::BadId(id));
         }
+        // A reversal need not name its target: other systems write the seven SPEC columns only,
+        // and their reversals are taken as they stand. A target, when given, must be real.
         match (kind, &reverses) {
-            (EntryKind::Reversal, None) => return Err(EntryError::ReversalWithoutTarget),
             (EntryKind::Reversal, Some(target)) if *target == id => return Err(EntryError::ReversesItself),
             (EntryKind::Reversal, Some(target)) if !is_valid_id(target) => {
                 return Err(EntryError::BadId(target.clone()))
@@ -172,10 +171,6 @@ mod tests {
         );
         let even = vec![Posting::debit(unit(1), fen(500), ""), Posting::credit(unit(2), fen(500), "")];
         assert_eq!(
-            Entry::new("E2", date(), EntryKind::Reversal, None, even.clone()),
-            Err(EntryError::ReversalWithoutTarget)
-        );
-        assert_eq!(
             Entry::new("E2", date(), EntryKind::Deposit, Some("E1".into()), even.clone()),
             Err(EntryError::TargetOnNonReversal(EntryKind::Deposit))
         );
@@ -183,7 +178,21 @@ mod tests {
             Entry::new("E2", date(), EntryKind::Reversal, Some("E2".into()), even.clone()),
             Err(EntryError::ReversesItself)
         );
+        assert_eq!(
+            Entry::new("E2", date(), EntryKind::Reversal, Some("E 1".into()), even.clone()),
+            Err(EntryError::BadId("E 1".into()))
+        );
         assert!(Entry::new("E2", date(), EntryKind::Reversal, Some("E1".into()), even).is_ok());
+    }
+
+    #[test]
+    fn a_reversal_without_a_target_stands_as_written() {
+        let even = vec![
+            Posting::debit(unit(1), Money::from_fen(500), ""),
+            Posting::credit(Account::Bank("B".into()), Money::from_fen(500), ""),
+        ];
+        let entry = Entry::new("R1", date(), EntryKind::Reversal, None, even).unwrap();
+        assert_eq!((entry.kind(), entry.reverses()), (EntryKind::Reversal, None));
     }
 
     /// Random balanced entries: random debits and credits, plus one posting that closes the gap.

@@ -217,7 +217,7 @@ pub fn check_entry(
     }
     Entry::new(raw.entry_id.clone(), raw.date, raw.kind, raw.reverses.clone(), postings).map_err(|e| {
         let column = match e {
-            EntryError::ReversalWithoutTarget | EntryError::ReversesItself => Some((8, "reverses")),
+            EntryError::ReversesItself | EntryError::TargetOnNonReversal(_) => Some((8, "reverses")),
             _ => None,
         };
         located(JOURNAL_FILE, raw.line, column, format!("entry `{}`: {e}", raw.entry_id))

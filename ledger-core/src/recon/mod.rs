@@ -307,12 +307,19 @@ pub fn reconcile(
         bank_reconciliation: None,
     };
     roll_up(city, outcomes, has_bank, &mut report)?;
+    report.summary.unit_bank_total = bank.unit_balances.map(bank_file_total).transpose()?;
     if let Some(lines) = bank.statement {
         report.bank_reconciliation = Some(reconcile_statement(facts, lines, parallel)?);
     }
     sort_lists(&mut report);
     report.summary.discrepancies = report.discrepancy_counts().iter().map(|(_, n)| n).sum();
     Ok(report)
+}
+
+/// The sum of every row of the bank's file, units unknown to the registry included, so that it
+/// ties to the bank's own total (SPEC §3); the building and estate figures count registry units only.
+fn bank_file_total(rows: &[Located<UnitBalance>]) -> Result<Money, ReconError> {
+    money(rows.iter().map(|row| i128::from(row.value.balance.fen())).sum(), "the bank's unit total")
 }
 
 type BankBalances = (Vec<Option<i64>>, Vec<UnitUnknownToRegistry>);
@@ -396,7 +403,7 @@ fn roll_up(
     report: &mut Report,
 ) -> Result<(), ReconError> {
     let mut estates: Vec<(usize, i128, i128, usize)> = vec![(0, 0, 0, 0); city.estate_ids.len()];
-    let (mut city_ledger, mut city_bank) = (0i128, 0i128);
+    let mut city_ledger = 0i128;
     for (building, outcome) in outcomes.into_iter().enumerate() {
         let estate = city.building_estate[building] as usize;
         let e = &mut estates[estate];
@@ -405,7 +412,6 @@ fn roll_up(
         e.2 += outcome.rollup_bank;
         e.3 += outcome.mismatched;
         city_ledger += outcome.rollup_ledger;
-        city_bank += outcome.rollup_bank;
         report.buildings.push(BuildingRollup {
             building_id: city.building_ids[building].clone(),
             estate_id: city.estate_ids[estate].clone(),
@@ -429,7 +435,6 @@ fn roll_up(
         });
     }
     report.summary.unit_ledger_total = money(city_ledger, "the city's ledger total")?;
-    report.summary.unit_bank_total = has_bank.then(|| money(city_bank, "the city's bank total")).transpose()?;
     Ok(())
 }
 

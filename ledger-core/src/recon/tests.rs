@@ -195,6 +195,12 @@ proptest! {
         // Roll-ups add up to the city.
         let ledger: i64 = r.estates.iter().map(|e| e.ledger.fen()).sum();
         prop_assert_eq!(ledger, r.summary.unit_ledger_total.fen());
+        // The bank total is the bank's whole file, units unknown to the registry included.
+        let file: i64 = read_unit_balances(city.unit_balances.as_bytes()).unwrap().iter().map(|b| b.value.balance.fen()).sum();
+        prop_assert_eq!(r.summary.unit_bank_total, Some(Money::from_fen(file)));
+        let unknown: i64 = r.units_unknown_to_registry.iter().map(|u| u.bank.fen()).sum();
+        let estates_bank: i64 = r.estates.iter().map(|e| e.bank.unwrap().fen()).sum();
+        prop_assert_eq!(estates_bank + unknown, file);
     }
 }
 
@@ -340,4 +346,22 @@ fn errors_of_form_name_line_and_column() {
     assert!(fold_journal(&index, broken, 1 << 20, 1, false).unwrap_err().to_string().starts_with("journal.csv:2:7"));
     let header = b"entry_id,date,kind,account,credit,debit,memo\n";
     assert!(fold_journal(&index, header, 1 << 20, 1, false).unwrap_err().to_string().starts_with("journal.csv:1:"));
+}
+
+#[test]
+fn the_bank_total_is_the_whole_bank_file_and_roll_ups_count_registry_units_only() {
+    let estates = read_estates(b"estate_id,name,district,street_office,property_company\nE,n,d,s,p\n").unwrap();
+    let buildings =
+        crate::interchange::read_buildings(b"building_id,estate_id,name,floors,has_elevator\nB,E,n,6,false\n").unwrap();
+    let units = read_units(b"unit_id,building_id,floor_area,use,owner\nU,B,50,residential,o\n").unwrap();
+    let index = CityIndex::build(&estates, &buildings, &units).unwrap();
+    let journal = format!("entry_id,date,kind,account,debit,credit,memo\n{}", deposit("J1", "2024-03-10", "10"));
+    let facts = fold_journal(&index, journal.as_bytes(), 1 << 20, 1, false).unwrap();
+    let balances = read_unit_balances(b"unit_id,balance\nU,10.00\nSTRANGER,5.25\n").unwrap();
+    let r = reconcile(&index, &facts, BankFiles { unit_balances: Some(&balances), statement: None }, true).unwrap();
+    assert_eq!(r.summary.unit_bank_total, Some(Money::from_fen(1525)), "U and the unit unknown to the registry");
+    assert_eq!(r.summary.unit_ledger_total, Money::from_fen(1000));
+    assert_eq!((r.buildings[0].bank, r.estates[0].bank), (Some(Money::from_fen(1000)), Some(Money::from_fen(1000))));
+    assert_eq!(r.units_unknown_to_registry.len(), 1);
+    assert!(r.unit_mismatches.is_empty());
 }

@@ -260,11 +260,13 @@ async fn the_record_says_who_acted_and_on_which_day(engine: Engine) {
     let events = shown["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{shown}");
     let approved = &events[1];
+    // The person who approved, and the office they approved for: not the office in the person's place.
     assert_eq!(
         (approved["action"].as_str(), approved["actor"].as_str(), approved["role"].as_str()),
-        (Some("approve"), Some(a.office.as_str()), Some("street_office")),
+        (Some("approve"), Some("office"), Some("street_office")),
         "{approved}"
     );
+    assert_eq!(approved["office"].as_str(), Some(a.office.as_str()), "{approved}");
     assert_eq!(approved["at"].as_str(), Some(ledger_store::today().to_string().as_str()));
 }
 

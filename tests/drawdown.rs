@@ -95,7 +95,7 @@ async fn green_channel_repair_from_application_to_notice(engine: Engine) {
     // Only the estate's street office decides.
     let wrong = dd(&["approve", "--id", "FP1", "--as", "street_office:somebody-else"]);
     assert_eq!(wrong.status.code(), Some(2));
-    assert!(stderr(&wrong).contains("only the street office"), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("only the estate's street office"), "{}", stderr(&wrong));
     // Listed as overdue after two working days (Fri → Tue), not before.
     let listed = json(&dd(&["list", "--overdue", "--date", "2026-11-25", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1);

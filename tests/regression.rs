@@ -521,8 +521,8 @@ async fn an_admin_does_not_decide_for_a_street_office(engine: Engine) {
     let shown = http(r, "GET", "/drawdowns/A1", Some("auditor"), None, None).await.1;
     let approved = &shown["events"][1];
     assert_eq!(
-        (approved["actor"].as_str(), approved["role"].as_str()),
-        (Some(a.office.as_str()), Some("street_office"))
+        (approved["actor"].as_str(), approved["role"].as_str(), approved["office"].as_str()),
+        (Some("office"), Some("street_office"), Some(a.office.as_str()))
     );
 }
 

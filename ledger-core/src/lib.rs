@@ -15,6 +15,7 @@ pub mod entry;
 pub mod fixed;
 pub mod import;
 pub mod interchange;
+mod journal;
 pub mod money;
 pub mod recon;
 pub mod registry;

@@ -6,10 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::account::Account;
+use crate::account::{Account, AccountError, AccountFault};
 use crate::audit::{Hash, StoredEntry};
 use crate::entry::{Entry, EntryError, Posting};
-use crate::interchange::{unknown_parent, InputError, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE};
+use crate::interchange::{
+    unknown_parent, InputError, InputErrorKind, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE,
+};
 use crate::registry::{Building, Estate, Unit};
 
 /// How many problems a refusal spells out; the rest are only counted.
@@ -73,8 +75,8 @@ impl Refusal {
     }
 }
 
-fn located(file: &str, line: u64, column: Option<(usize, &str)>, message: String) -> InputError {
-    InputError { file: file.to_owned(), line, column: column.map(|(n, name)| (n, name.to_owned())), message }
+fn located(file: &str, line: u64, column: Option<(usize, &str)>, kind: InputErrorKind) -> InputError {
+    InputError::new(file, line, column, kind)
 }
 
 /// Judges journal entries one by one against the registry and what is already posted, so an
@@ -109,12 +111,9 @@ impl EntryChecker {
                 Ok(None)
             }
             Some(_) => {
-                let message = format!(
-                    "entry `{}` is already posted with different content; in this file:\n    {}",
-                    entry.id(),
-                    stored.describe()
-                );
-                let error = located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), message);
+                let kind =
+                    InputErrorKind::AlreadyPosted { entry_id: entry.id().to_owned(), described: stored.describe() };
+                let error = located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), kind);
                 Err(Problem { error, stored_entry: Some(entry.id().to_owned()) })
             }
             None => Ok(Some(NewEntry { entry, stored, content_hash })),
@@ -139,8 +138,12 @@ fn classify<T: PartialEq + std::fmt::Debug>(
         None => true,
         Some(existing) if *existing == row.value => false,
         Some(existing) => {
-            let message = format!("`{id}` is already registered as {existing:?}; this row says {:?}", row.value);
-            refusal.push(located(file, row.line, Some((1, "id")), message), None);
+            let kind = InputErrorKind::Registered {
+                id: id.to_owned(),
+                stored: format!("{existing:?}"),
+                this: format!("{:?}", row.value),
+            };
+            refusal.push(located(file, row.line, Some((1, "id")), kind), None);
             false
         }
     }
@@ -195,12 +198,11 @@ pub fn check_entry(
 ) -> Result<Entry, InputError> {
     let mut postings = Vec::with_capacity(raw.postings.len());
     for p in &raw.postings {
-        let account_error = |message: String| located(JOURNAL_FILE, p.line, Some((4, "account")), message);
-        let account: Account =
-            p.account.parse().map_err(|e: crate::account::AccountError| account_error(e.to_string()))?;
+        let account_error = |e: AccountError| located(JOURNAL_FILE, p.line, Some((4, "account")), e.into());
+        let account: Account = p.account.parse().map_err(account_error)?;
         if let Some(unit_id) = account.unit_id() {
             if !known_units.contains(unit_id) {
-                return Err(account_error(format!("unit `{unit_id}` is not in the registry")));
+                return Err(account_error(AccountError::new(AccountFault::UnknownUnit, &p.account)));
             }
         }
         postings.push(Posting { account, side: p.side, amount: p.amount, memo: p.memo.clone() });
@@ -211,7 +213,7 @@ pub fn check_entry(
                 JOURNAL_FILE,
                 raw.line,
                 Some((8, "reverses")),
-                format!("entry `{}` reverses `{target}`, which is not in the ledger", raw.entry_id),
+                InputErrorKind::UnknownReversed { entry_id: raw.entry_id.clone(), target: target.clone() },
             ));
         }
     }
@@ -220,6 +222,6 @@ pub fn check_entry(
             EntryError::ReversesItself | EntryError::TargetOnNonReversal(_) => Some((8, "reverses")),
             _ => None,
         };
-        located(JOURNAL_FILE, raw.line, column, format!("entry `{}`: {e}", raw.entry_id))
+        located(JOURNAL_FILE, raw.line, column, InputErrorKind::Entry { entry_id: raw.entry_id.clone(), error: e })
     })
 }

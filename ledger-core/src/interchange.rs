@@ -5,22 +5,21 @@
 //! need more than one file (unknown parents, unknown units) belong to the importer and the
 //! reconciler, which know what else exists.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use std::borrow::Cow;
-
-use rustc_hash::FxHashMap;
-
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use thiserror::Error;
 
-use crate::csvscan::{blank_line, next_record_start, read_record, Field};
-
-use crate::account::{is_valid_id, EntryKind};
-use crate::date::Date;
-use crate::entry::Side;
-use crate::money::Money;
-use crate::registry::{Building, Estate, FloorArea, Unit, UnitUse};
+use crate::account::{is_valid_id, AccountError, EntryKind};
+use crate::csvscan::{blank_line, next_record_start, read_record, Field, RecordEnd};
+use crate::date::{Date, DateError};
+use crate::entry::{EntryError, Side};
+use crate::journal::{self, JournalRow};
+use crate::money::{Money, MoneyError};
+use crate::registry::{AreaError, Building, Estate, FloorArea, Unit, UnitUse};
 
 pub const ESTATES_FILE: &str = "estates.csv";
 pub const BUILDINGS_FILE: &str = "buildings.csv";
@@ -42,23 +41,107 @@ pub const UNIT_BALANCE_COLUMNS: &[&str] = &["unit_id", "balance"];
 /// The tallest building the registry accepts; anything above is a typo.
 pub const MAX_FLOORS: u16 = 200;
 
-/// An error of form in an interchange file: where it is and what was expected there.
+/// An error in an interchange file: where it is and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
     pub file: String,
     pub line: u64,
     /// 1-based column number and its header name, when the error is in one field.
     pub column: Option<(usize, String)>,
-    pub message: String,
+    /// Boxed: errors are rare, and a small `Result` keeps the row-by-row readers fast.
+    pub kind: Box<InputErrorKind>,
+}
+
+/// What is wrong, with the text it was found in. Each kind says what was expected and what was
+/// found; [`InputError`] adds where.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InputErrorKind {
+    #[error("cannot read the header: {0}")]
+    UnreadableHeader(&'static str),
+    #[error("expected the header `{expected}`, found `{found}`")]
+    Header { expected: String, found: String },
+    #[error("malformed CSV: {0}")]
+    MalformedCsv(&'static str),
+    #[error("expected {expected} fields, found {found}")]
+    FieldCount { expected: usize, found: usize },
+    #[error("expected UTF-8 text, found invalid bytes ({0})")]
+    NotUtf8(std::str::Utf8Error),
+    #[error("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{0}`")]
+    BadId(String),
+    #[error("duplicate id `{id}` (first at line {first_line})")]
+    DuplicateId { id: String, first_line: u64 },
+    #[error("{0}")]
+    Date(#[from] DateError),
+    #[error("{0}")]
+    Amount(#[from] MoneyError),
+    #[error("{0}")]
+    FloorArea(#[from] AreaError),
+    #[error("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{0}`")]
+    Floors(String),
+    #[error("expected `true` or `false`, found `{0}`")]
+    Boolean(String),
+    #[error("expected `residential` or `commercial`, found `{0}`")]
+    UnitUse(String),
+    #[error("{what} `{id}` points at {parent} `{parent_id}`, which is not registered")]
+    UnknownParent { what: &'static str, id: String, parent: &'static str, parent_id: String },
+    #[error("`{id}` is already registered as {stored}; this row says {this}")]
+    Registered { id: String, stored: String, this: String },
+    #[error("expected an entry kind ({kinds}), found `{0}`", kinds = entry_kinds())]
+    EntryKind(String),
+    #[error("expected an amount in exactly one of debit and credit, found neither")]
+    NeitherAmount,
+    #[error("expected an amount in exactly one of debit and credit, found both (`{debit}` and `{credit}`)")]
+    BothAmounts { debit: String, credit: String },
+    #[error("entry `{entry_id}` began on line {first_line} with date {first}, this row says {this}")]
+    DateChanged { entry_id: String, first_line: u64, first: Date, this: Date },
+    #[error("entry `{entry_id}` began on line {first_line} with kind {first}, this row says {this}")]
+    KindChanged { entry_id: String, first_line: u64, first: EntryKind, this: EntryKind },
+    #[error("entry `{entry_id}` began on line {first_line} reversing {first}, this row says {this}")]
+    ReversesChanged { entry_id: String, first_line: u64, first: String, this: String },
+    #[error("entry `{entry_id}` is split: its rows began at line {first_line} and must be adjacent")]
+    SplitEntry { entry_id: String, first_line: u64 },
+    #[error("{0}")]
+    Account(#[from] AccountError),
+    #[error("entry `{entry_id}` reverses `{target}`, which is not in the ledger")]
+    UnknownReversed { entry_id: String, target: String },
+    #[error("entry `{entry_id}`: {error}")]
+    Entry { entry_id: String, error: EntryError },
+    #[error("entry `{entry_id}` is already posted with different content; in this file:\n    {described}")]
+    AlreadyPosted { entry_id: String, described: String },
+}
+
+fn entry_kinds() -> String {
+    EntryKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl InputError {
+    /// An error at `line` of `file`, in the column numbered and named by `column` if given.
+    pub fn new(file: &str, line: u64, column: Option<(usize, &str)>, kind: InputErrorKind) -> InputError {
+        let column = column.map(|(n, name)| (n, name.to_owned()));
+        InputError { file: file.to_owned(), line, column, kind: Box::new(kind) }
+    }
+
+    /// An error in field `index` (0-based) of a row under the header `columns`.
+    pub(crate) fn in_field(
+        file: &str,
+        line: u64,
+        columns: &[String],
+        index: usize,
+        kind: InputErrorKind,
+    ) -> InputError {
+        let name = columns.get(index).map_or("", String::as_str);
+        InputError::new(file, line, Some((index + 1, name)), kind)
+    }
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
             Some((number, name)) => {
-                write!(f, "{}:{}:{number}: column `{name}`: {}", self.file, self.line, self.message)
+                write!(f, "{}:{}:{number}: column `{name}`: {}", self.file, self.line, self.kind)
             }
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.kind),
         }
     }
 }
@@ -71,16 +154,48 @@ pub fn unknown_parent(
     file: &str,
     line: u64,
     column: &str,
-    what: &str,
+    what: &'static str,
     id: &str,
-    parent: &str,
+    parent: &'static str,
     parent_id: &str,
 ) -> InputError {
-    InputError {
-        file: file.to_owned(),
-        line,
-        column: Some((2, column.to_owned())),
-        message: format!("{what} `{id}` points at {parent} `{parent_id}`, which is not registered"),
+    let kind = InputErrorKind::UnknownParent { what, id: id.to_owned(), parent, parent_id: parent_id.to_owned() };
+    InputError::new(file, line, Some((2, column)), kind)
+}
+
+/// Reads a header record (the BOM already removed) and checks that it starts with `expected`:
+/// the column names and where the header ends.
+pub(crate) fn read_header(file: &str, bytes: &[u8], expected: &[&str]) -> Result<(Vec<String>, RecordEnd), InputError> {
+    let mut fields = Vec::new();
+    let header = read_record(bytes, 0, &mut fields)
+        .map_err(|e| InputError::new(file, 1, None, InputErrorKind::UnreadableHeader(e)))?;
+    let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(&f.unescaped()).into_owned()).collect();
+    if bytes.is_empty()
+        || names.len() < expected.len()
+        || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b)
+    {
+        let kind = InputErrorKind::Header { expected: expected.join(","), found: names.join(",") };
+        return Err(InputError::new(file, 1, None, kind));
+    }
+    Ok((names, header))
+}
+
+/// A record that is not CSV: `fields` holds the fields read before the bad one.
+pub(crate) fn malformed_record(
+    file: &str,
+    line: u64,
+    columns: &[String],
+    fields: usize,
+    why: &'static str,
+) -> InputError {
+    InputError::in_field(file, line, columns, fields, InputErrorKind::MalformedCsv(why))
+}
+
+/// A record with fewer than `required` fields.
+pub(crate) fn check_field_count(file: &str, line: u64, required: usize, found: usize) -> Result<(), InputError> {
+    match found < required {
+        true => Err(InputError::new(file, line, None, InputErrorKind::FieldCount { expected: required, found })),
+        false => Ok(()),
     }
 }
 
@@ -151,16 +266,7 @@ struct Row<'t, 'a> {
 impl<'a> Table<'a> {
     fn open(file: &'a str, bytes: &'a [u8], expected: &[&str]) -> Result<Table<'a>, InputError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let fail = |message: String| InputError { file: file.to_owned(), line: 1, column: None, message };
-        let mut fields = Vec::new();
-        let header = read_record(bytes, 0, &mut fields).map_err(|e| fail(format!("cannot read the header: {e}")))?;
-        let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(&f.unescaped()).into_owned()).collect();
-        if bytes.is_empty()
-            || names.len() < expected.len()
-            || names[..expected.len()].iter().zip(expected).any(|(a, b)| a != b)
-        {
-            return Err(fail(format!("expected the header `{}`, found `{}`", expected.join(","), names.join(","))));
-        }
+        let (names, header) = read_header(file, bytes, expected)?;
         Ok(Table { file, columns: names, bytes, pos: header.next, line: 1 + header.newlines, fields: Vec::new() })
     }
 
@@ -177,41 +283,23 @@ impl<'a> Table<'a> {
             return Ok(None);
         }
         let line = self.line;
-        let end = read_record(self.bytes, self.pos, &mut self.fields).map_err(|e| {
-            let index = self.fields.len();
-            let name = self.columns.get(index).cloned().unwrap_or_default();
-            InputError {
-                file: self.file.to_owned(),
-                line,
-                column: Some((index + 1, name)),
-                message: format!("malformed CSV: {e}"),
-            }
-        })?;
+        let end = read_record(self.bytes, self.pos, &mut self.fields)
+            .map_err(|e| malformed_record(self.file, line, &self.columns, self.fields.len(), e))?;
         self.pos = end.next;
         self.line += end.newlines;
-        if self.fields.len() < required {
-            let message = format!("expected {required} fields, found {}", self.fields.len());
-            return Err(InputError { file: self.file.to_owned(), line, column: None, message });
-        }
+        check_field_count(self.file, line, required, self.fields.len())?;
         Ok(Some(Row { file: self.file, columns: &self.columns, line, fields: &self.fields }))
     }
 }
 
 impl<'a> Row<'_, 'a> {
-    fn error(&self, index: usize, message: impl Into<String>) -> InputError {
-        let name = self.columns.get(index).cloned().unwrap_or_default();
-        InputError {
-            file: self.file.to_owned(),
-            line: self.line,
-            column: Some((index + 1, name)),
-            message: message.into(),
-        }
+    fn error(&self, index: usize, kind: impl Into<InputErrorKind>) -> InputError {
+        InputError::in_field(self.file, self.line, self.columns, index, kind.into())
     }
 
     /// A free-text field, `""` escapes undone.
     fn text(&self, index: usize) -> Result<Cow<'a, str>, InputError> {
-        let invalid =
-            |e: std::str::Utf8Error| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})"));
+        let invalid = |e: std::str::Utf8Error| self.error(index, InputErrorKind::NotUtf8(e));
         match self.fields[index].unescaped() {
             Cow::Borrowed(bytes) => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(invalid),
             Cow::Owned(bytes) => String::from_utf8(bytes).map(Cow::Owned).map_err(|e| invalid(e.utf8_error())),
@@ -221,23 +309,20 @@ impl<'a> Row<'_, 'a> {
     /// An identifier; never holds a quote, so it borrows the input as it stands.
     fn id(&self, index: usize) -> Result<&'a str, InputError> {
         let field = self.fields[index];
-        let text = std::str::from_utf8(field.bytes)
-            .map_err(|e| self.error(index, format!("expected UTF-8 text, found invalid bytes ({e})")))?;
+        let text = std::str::from_utf8(field.bytes).map_err(|e| self.error(index, InputErrorKind::NotUtf8(e)))?;
         if field.escaped || !is_valid_id(text) {
-            return Err(
-                self.error(index, format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{text}`"))
-            );
+            return Err(self.error(index, InputErrorKind::BadId(text.to_owned())));
         }
         Ok(text)
     }
 
     fn date(&self, index: usize) -> Result<Date, InputError> {
         let text = self.text(index)?;
-        Date::parse(&text).map_err(|e| self.error(index, e.to_string()))
+        Date::parse(&text).map_err(|e| self.error(index, e))
     }
 
     fn amount(&self, index: usize) -> Result<Money, InputError> {
-        Money::parse(&self.text(index)?).map_err(|e| self.error(index, e.to_string()))
+        Money::parse(&self.text(index)?).map_err(|e| self.error(index, e))
     }
 }
 
@@ -304,13 +389,8 @@ fn read_rows<T: Send>(
     for row in &rows {
         let id = id_of(&row.value);
         if let Some(first) = seen.insert(id, row.line) {
-            let message = format!("duplicate id `{id}` (first at line {first})");
-            error = Some(InputError {
-                file: file.to_owned(),
-                line: row.line,
-                column: Some((1, columns[0].to_owned())),
-                message,
-            });
+            let kind = InputErrorKind::DuplicateId { id: id.to_owned(), first_line: first };
+            error = Some(InputError::new(file, row.line, Some((1, columns[0])), kind));
             break;
         }
     }
@@ -374,16 +454,11 @@ pub fn read_buildings(bytes: &[u8]) -> Result<Vec<Located<Building>>, InputError
                 .parse::<u16>()
                 .ok()
                 .filter(|f| (1..=MAX_FLOORS).contains(f) && !floors_text.starts_with('+'))
-                .ok_or_else(|| {
-                    row.error(
-                        3,
-                        format!("expected a whole number of floors from 1 to {MAX_FLOORS}, found `{floors_text}`"),
-                    )
-                })?;
+                .ok_or_else(|| row.error(3, InputErrorKind::Floors(floors_text.clone().into_owned())))?;
             let has_elevator = match row.text(4)?.as_ref() {
                 "true" => true,
                 "false" => false,
-                other => return Err(row.error(4, format!("expected `true` or `false`, found `{other}`"))),
+                other => return Err(row.error(4, InputErrorKind::Boolean(other.to_owned()))),
             };
             Ok(Building {
                 building_id,
@@ -404,10 +479,10 @@ pub fn read_units(bytes: &[u8]) -> Result<Vec<Located<Unit>>, InputError> {
         |u: &Unit| &u.unit_id,
         |row| {
             let unit_id = row.id(0)?.to_owned();
-            let floor_area = FloorArea::parse(&row.text(2)?).map_err(|e| row.error(2, e.to_string()))?;
+            let floor_area = FloorArea::parse(&row.text(2)?).map_err(|e| row.error(2, e))?;
             let use_text = row.text(3)?;
             let unit_use = UnitUse::parse(&use_text)
-                .ok_or_else(|| row.error(3, format!("expected `residential` or `commercial`, found `{use_text}`")))?;
+                .ok_or_else(|| row.error(3, InputErrorKind::UnitUse(use_text.clone().into_owned())))?;
             Ok(Unit {
                 unit_id,
                 building_id: row.id(1)?.to_owned(),
@@ -472,59 +547,32 @@ impl<'a> JournalReader<'a> {
     }
 
     /// Reads one row into the pending entry; returns a finished entry when the row starts a new one.
+    /// The rules and their order are [`crate::journal`]'s, shared with reconciliation.
     fn step(&mut self) -> Result<Option<Option<RawEntry>>, InputError> {
         let Some(row) = self.table.next_row(JOURNAL_COLUMNS.len())? else {
             return Ok(None);
         };
-        let entry_id = row.id(0)?;
-        let date = row.date(1)?;
-        let kind_text = row.text(2)?;
-        let kind = EntryKind::parse(&kind_text).ok_or_else(|| {
-            let kinds: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
-            row.error(2, format!("expected an entry kind ({}), found `{kind_text}`", kinds.join(", ")))
-        })?;
+        let row = JournalRow { line: row.line, fields: row.fields, columns: row.columns };
+        row.check_text()?;
+        let entry_id = row.entry_id()?;
+        let (date, kind) = (row.date()?, row.kind()?);
+        let (side, amount) = row.amount()?;
         let posting = RawPosting {
             line: row.line,
-            account: row.text(3)?.into_owned(),
-            side: Side::Debit,
-            amount: Money::ZERO,
-            memo: row.text(6)?.into_owned(),
+            account: row.text(journal::ACCOUNT).into_owned(),
+            side,
+            amount,
+            memo: row.text(journal::MEMO).into_owned(),
         };
-        let posting = with_amount(&row, posting)?;
         let reverses_index = self.reverses_column.unwrap_or(JOURNAL_COLUMNS.len());
         let reverses = match self.reverses_column.filter(|&i| i < row.fields.len()) {
-            Some(i) if !row.fields[i].bytes.is_empty() => Some(row.id(i)?.to_owned()),
+            Some(i) if !row.fields[i].bytes.is_empty() => Some(reverses_id(&row, i)?),
             _ => None,
         };
         if let Some(current) = self.pending.as_mut().filter(|p| p.entry_id == entry_id) {
-            if current.date != date {
-                return Err(row.error(
-                    1,
-                    format!(
-                        "entry `{entry_id}` began on line {} with date {}, this row says {date}",
-                        current.line, current.date
-                    ),
-                ));
-            }
-            if current.kind != kind {
-                return Err(row.error(
-                    2,
-                    format!(
-                        "entry `{entry_id}` began on line {} with kind {}, this row says {kind}",
-                        current.line, current.kind
-                    ),
-                ));
-            }
+            row.continues(entry_id, current.line, (current.date, current.kind), (date, kind))?;
             match (&current.reverses, reverses) {
-                (Some(first), Some(this)) if *first != this => {
-                    return Err(row.error(
-                        reverses_index,
-                        format!(
-                            "entry `{entry_id}` began on line {} reversing {first}, this row says {this}",
-                            current.line
-                        ),
-                    ));
-                }
+                (Some(first), Some(this)) => row.same_reverses(reverses_index, entry_id, current.line, first, &this)?,
                 (None, this @ Some(_)) => current.reverses = this,
                 _ => {}
             }
@@ -532,15 +580,21 @@ impl<'a> JournalReader<'a> {
             return Ok(Some(None));
         }
         if let Some(first) = self.first_lines.insert(entry_id.to_owned(), row.line) {
-            return Err(row.error(
-                0,
-                format!("entry `{entry_id}` is split: its rows began at line {first} and must be adjacent"),
-            ));
+            return Err(journal::split_entry(row.line, entry_id, first));
         }
         let started =
             RawEntry { line: row.line, entry_id: entry_id.to_owned(), date, kind, reverses, postings: vec![posting] };
         Ok(Some(self.pending.replace(started)))
     }
+}
+
+/// The entry a row's `reverses` field names.
+fn reverses_id(row: &JournalRow<'_, '_>, index: usize) -> Result<String, InputError> {
+    let id = row.raw(index);
+    if row.fields[index].escaped || !is_valid_id(id) {
+        return Err(row.error(index, InputErrorKind::BadId(id.to_owned())));
+    }
+    Ok(id.to_owned())
 }
 
 impl Iterator for JournalReader<'_> {
@@ -560,26 +614,6 @@ impl Iterator for JournalReader<'_> {
         }
         None
     }
-}
-
-fn with_amount(row: &Row<'_, '_>, mut posting: RawPosting) -> Result<RawPosting, InputError> {
-    let (debit, credit) = (row.text(4)?, row.text(5)?);
-    let (index, side) = match (debit.is_empty(), credit.is_empty()) {
-        (false, true) => (4, Side::Debit),
-        (true, false) => (5, Side::Credit),
-        (true, true) => {
-            return Err(row.error(4, "expected an amount in exactly one of debit and credit, found neither"))
-        }
-        (false, false) => {
-            return Err(row.error(
-                5,
-                format!("expected an amount in exactly one of debit and credit, found both (`{debit}` and `{credit}`)"),
-            ))
-        }
-    };
-    posting.side = side;
-    posting.amount = Money::parse_positive(&row.text(index)?).map_err(|e| row.error(index, e.to_string()))?;
-    Ok(posting)
 }
 
 #[cfg(test)]
@@ -604,7 +638,7 @@ mod tests {
         let torn = format!("{head}R1,2024-01-02,reversal,bank:1,1,,,J1\nR1,2024-01-02,reversal,unit:U1,,1,,J2\n");
         let error = read_journal(torn.as_bytes()).unwrap_err();
         assert_eq!((error.line, error.column.clone()), (3, Some((8, "reverses".to_owned()))), "{error}");
-        assert!(error.message.contains("began on line 2 reversing J1"), "{error}");
+        assert!(error.kind.to_string().contains("began on line 2 reversing J1"), "{error}");
     }
 
     #[test]
@@ -626,12 +660,12 @@ mod tests {
         let mut text = big_units(40_000);
         text.push_str("U000123,B1,50,residential,again\n");
         let duplicate = read_units(text.as_bytes()).unwrap_err();
-        assert!(duplicate.message.contains("duplicate id `U000123`"), "{duplicate}");
+        assert!(matches!(&*duplicate.kind, InputErrorKind::DuplicateId { id, .. } if id == "U000123"), "{duplicate}");
         // A bad area late in the file and a duplicate after it: the bad area comes first.
         let mut text = big_units(40_000).replacen("U039000,B1,35.00", "U039000,B1,35.001", 1);
         text.push_str("U000001,B1,50,residential,again\n");
         let error = read_units(text.as_bytes()).unwrap_err();
-        assert!(error.to_string().contains(":3:") && error.message.contains("at most 2 decimals"), "{error}");
+        assert!(error.to_string().contains(":3:") && error.kind.to_string().contains("at most 2 decimals"), "{error}");
         assert_eq!(error.line, 2 + 39_000 + 39_000u64.div_ceil(997));
     }
 }

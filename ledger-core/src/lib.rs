@@ -16,6 +16,7 @@ pub mod entry;
 pub mod fixed;
 pub mod import;
 pub mod interchange;
+mod journal;
 pub mod money;
 pub mod plan;
 pub mod recon;

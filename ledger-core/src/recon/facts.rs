@@ -3,7 +3,7 @@
 //! lists) and absorbed in file order into one [`JournalFacts`] (dense per unit), so the result
 //! does not depend on how the journal was cut.
 
-use crate::account::{is_valid_id, EntryKind};
+use crate::account::{classify, AccountFault, ChartClass, EntryKind};
 use crate::date::Date;
 use crate::recon::city::{CityIndex, UnitCursor};
 
@@ -14,34 +14,19 @@ pub enum AccountClass {
     Bank,
     /// `income:*`, `payable:*`, `suspense`: neither a unit nor the bank.
     Other,
-    Invalid(&'static str),
+    Invalid(AccountFault),
 }
 
-pub const NOT_IN_CHART: &str = "account not in the chart of accounts";
-pub const UNKNOWN_UNIT: &str = "unit not in the registry";
-pub const BAD_IDENTIFIER: &str = "invalid identifier in account";
-
+/// The chart's reading of `account` ([`crate::account::classify`]), with units looked up in the registry.
 pub fn classify_account(account: &str, city: &CityIndex, cursor: &mut UnitCursor) -> AccountClass {
-    match account {
-        "income:interest" | "income:common" | "suspense" => return AccountClass::Other,
-        _ => {}
+    match classify(account) {
+        Ok((ChartClass::Unit, id)) => {
+            city.unit_near(id, cursor).map_or(AccountClass::Invalid(AccountFault::UnknownUnit), AccountClass::Unit)
+        }
+        Ok((ChartClass::Bank, _)) => AccountClass::Bank,
+        Ok(_) => AccountClass::Other,
+        Err(fault) => AccountClass::Invalid(fault),
     }
-    let Some((prefix, id)) = account.split_once(':') else {
-        return AccountClass::Invalid(NOT_IN_CHART);
-    };
-    let class = match prefix {
-        "unit" => match city.unit_near(id, cursor) {
-            Some(unit) => return AccountClass::Unit(unit),
-            None => AccountClass::Invalid(UNKNOWN_UNIT),
-        },
-        "bank" => AccountClass::Bank,
-        "payable" => AccountClass::Other,
-        _ => return AccountClass::Invalid(NOT_IN_CHART),
-    };
-    if !is_valid_id(id) {
-        return AccountClass::Invalid(BAD_IDENTIFIER);
-    }
-    class
 }
 
 /// One posting as read: account text and amount, + debit, − credit.
@@ -184,8 +169,8 @@ impl ChunkFacts {
         // i128: no sum of i64 postings can overflow it, so no overflow can make sides look equal.
         let (mut debit_fen, mut credit_fen) = (0i128, 0i128);
         for (p, class) in postings.iter().zip(classes) {
-            if let AccountClass::Invalid(reason) = *class {
-                self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason });
+            if let AccountClass::Invalid(fault) = *class {
+                self.invalid.push(Invalid { entry, account: p.account.to_owned(), reason: fault.reason() });
                 valid = false;
             }
             if p.signed_fen > 0 {

@@ -21,7 +21,7 @@ pub use city::{CityIndex, UnitCursor};
 pub use facts::{ChunkFacts, JournalFacts, PostingIn};
 
 use crate::date::Date;
-use crate::interchange::{InputError, Located, StatementLine, UnitBalance, JOURNAL_FILE};
+use crate::interchange::{InputError, Located, StatementLine, UnitBalance};
 use crate::money::Money;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -202,16 +202,7 @@ pub fn check_split_entries(facts: &JournalFacts) -> Result<(), InputError> {
     }
     match first_repeat {
         None => Ok(()),
-        Some((line, first)) => Err(InputError {
-            file: JOURNAL_FILE.to_owned(),
-            line,
-            column: Some((1, "entry_id".to_owned())),
-            message: format!(
-                "entry `{}` is split: its rows began at line {} and must be adjacent",
-                facts.ids.get(first),
-                facts.ids.line(first)
-            ),
-        }),
+        Some((line, first)) => Err(crate::journal::split_entry(line, facts.ids.get(first), facts.ids.line(first))),
     }
 }
 

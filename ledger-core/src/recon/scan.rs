@@ -12,26 +12,17 @@ use memchr::memchr_iter;
 use crate::csvscan::{blank_line as is_blank_line, next_record_start, read_record, Field};
 use rayon::prelude::*;
 
-use crate::account::{is_valid_id, EntryKind};
+use crate::account::EntryKind;
 use crate::date::Date;
-use crate::fixed::parse_hundredths;
-use crate::interchange::{InputError, JOURNAL_COLUMNS, JOURNAL_FILE};
+use crate::entry::Side;
+use crate::interchange::{check_field_count, malformed_record, InputError, JOURNAL_COLUMNS, JOURNAL_FILE};
+use crate::journal::{self, JournalRow};
 use crate::recon::city::CityIndex;
 use crate::recon::facts::{ChunkFacts, JournalFacts, PostingIn};
 
-fn text(field: &[u8]) -> &str {
-    // The caller validated the whole buffer as UTF-8, and fields split at ASCII bytes.
-    std::str::from_utf8(field).expect("the buffer was validated as UTF-8")
-}
-
-fn error(line: u64, column: usize, message: String) -> InputError {
-    let name = JOURNAL_COLUMNS.get(column).map_or("", |c| c).to_owned();
-    InputError { file: JOURNAL_FILE.to_owned(), line, column: Some((column + 1, name)), message }
-}
-
 /// The entry being gathered from adjacent rows.
 struct Pending<'b> {
-    id: &'b [u8],
+    id: &'b str,
     line: u64,
     date: Date,
     kind: EntryKind,
@@ -39,104 +30,90 @@ struct Pending<'b> {
     kind_text: &'b [u8],
 }
 
-/// Scans journal rows (no header) starting at a record boundary, the first byte being on file
-/// line `first_line`, and folds every entry into a [`ChunkFacts`].
-pub fn scan_chunk(city: &CityIndex, bytes: &[u8], first_line: u64, facts: &mut ChunkFacts) -> Result<(), InputError> {
-    if simdutf8::basic::from_utf8(bytes).is_err() {
-        // simdutf8 says yes or no fast; std says where.
-        let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
-        let line = first_line + memchr_iter(b'\n', &bytes[..at]).count() as u64;
-        let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let column = memchr_iter(b',', &bytes[line_start..at]).count();
-        return Err(error(line, column, "expected UTF-8 text, found invalid bytes".to_owned()));
+/// Scans journal rows (no header, whose column names are `columns`) starting at a record
+/// boundary, the first byte being on file line `first_line`, and folds every entry into a
+/// [`ChunkFacts`]. Rows are judged by the journal's row rules ([`crate::journal`]), so errors
+/// read as the importer's; on an error, the entries before the bad row are folded all the same,
+/// so that the caller can tell whether one of them was split earlier in the file.
+pub fn scan_chunk(
+    city: &CityIndex,
+    columns: &[String],
+    bytes: &[u8],
+    first_line: u64,
+    facts: &mut ChunkFacts,
+) -> Result<(), InputError> {
+    // simdutf8 says yes or no fast; only a piece that fails is checked row by row, to say where.
+    let text_checked = simdutf8::basic::from_utf8(bytes).is_ok();
+    let mut scan = ChunkScan { city, columns, facts, postings: Vec::new(), pending: None, line: first_line };
+    let result = scan.rows(bytes, text_checked);
+    if let Some(done) = scan.pending.take() {
+        scan.facts.add_entry(city, done.id, done.line, done.date, done.kind, &scan.postings);
     }
-    let mut fields: Vec<Field<'_>> = Vec::with_capacity(16);
-    let mut postings: Vec<PostingIn<'_>> = Vec::new();
-    let mut pending: Option<Pending<'_>> = None;
-    let (mut pos, mut line) = (0usize, first_line);
-    while pos < bytes.len() {
-        if let Some(next) = is_blank_line(bytes, pos) {
-            pos = next;
-            line += 1;
-            continue;
-        }
-        let end = read_record(bytes, pos, &mut fields).map_err(|m| error(line, fields.len(), m.to_owned()))?;
-        if fields.len() < JOURNAL_COLUMNS.len() {
-            let message = format!("expected {} fields, found {}", JOURNAL_COLUMNS.len(), fields.len());
-            return Err(InputError { file: JOURNAL_FILE.to_owned(), line, column: None, message });
-        }
-        let (id, date_text, kind_text) = (fields[0].bytes, fields[1].bytes, fields[2].bytes);
-        match pending.as_ref().filter(|p| p.id == id) {
-            // Rows of one entry repeat its date and kind: compare bytes, parse only on a difference.
-            Some(p) if p.date_text == date_text && p.kind_text == kind_text => {}
-            Some(p) => {
-                let date = Date::parse(text(date_text)).map_err(|e| error(line, 1, e.to_string()))?;
-                if p.date != date {
-                    let message = format!(
-                        "entry `{}` began on line {} with date {}, this row says {date}",
-                        text(id),
-                        p.line,
-                        p.date
-                    );
-                    return Err(error(line, 1, message));
-                }
-                let kind = parse_kind(kind_text, line)?;
-                let message =
-                    format!("entry `{}` began on line {} with kind {}, this row says {kind}", text(id), p.line, p.kind);
-                return Err(error(line, 2, message));
-            }
-            None => {
-                if !is_valid_id(text(id)) {
-                    let message =
-                        format!("expected an identifier matching [A-Za-z0-9._:-]{{1,64}}, found `{}`", text(id));
-                    return Err(error(line, 0, message));
-                }
-                let date = Date::parse(text(date_text)).map_err(|e| error(line, 1, e.to_string()))?;
-                let kind = parse_kind(kind_text, line)?;
-                if let Some(done) = pending.take() {
-                    facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
-                    postings.clear();
-                }
-                pending = Some(Pending { id, line, date, kind, date_text, kind_text });
-            }
-        }
-        let signed_fen = signed_amount(fields[4].bytes, fields[5].bytes, line)?;
-        postings.push(PostingIn { account: text(fields[3].bytes), signed_fen });
-        pos = end.next;
-        line += end.newlines;
-    }
-    if let Some(done) = pending {
-        facts.add_entry(city, text(done.id), done.line, done.date, done.kind, &postings);
-    }
-    facts.lines = line - first_line;
-    Ok(())
+    scan.facts.lines = scan.line - first_line;
+    result
 }
 
-fn parse_kind(kind_text: &[u8], line: u64) -> Result<EntryKind, InputError> {
-    EntryKind::parse(text(kind_text))
-        .ok_or_else(|| error(line, 2, format!("expected an entry kind, found `{}`", text(kind_text))))
+struct ChunkScan<'c, 'b> {
+    city: &'c CityIndex,
+    columns: &'c [String],
+    facts: &'c mut ChunkFacts,
+    postings: Vec<PostingIn<'b>>,
+    pending: Option<Pending<'b>>,
+    line: u64,
 }
 
-fn signed_amount(debit: &[u8], credit: &[u8], line: u64) -> Result<i64, InputError> {
-    let (column, field, sign) = match (debit.is_empty(), credit.is_empty()) {
-        (false, true) => (4, debit, 1),
-        (true, false) => (5, credit, -1),
-        (true, true) => {
-            return Err(error(
-                line,
-                4,
-                "expected an amount in exactly one of debit and credit, found neither".to_owned(),
-            ))
+impl<'b> ChunkScan<'_, 'b> {
+    fn rows(&mut self, bytes: &'b [u8], text_checked: bool) -> Result<(), InputError> {
+        let mut fields: Vec<Field<'b>> = Vec::with_capacity(16);
+        let mut pos = 0usize;
+        while pos < bytes.len() {
+            if let Some(next) = is_blank_line(bytes, pos) {
+                pos = next;
+                self.line += 1;
+                continue;
+            }
+            let end = read_record(bytes, pos, &mut fields)
+                .map_err(|why| malformed_record(JOURNAL_FILE, self.line, self.columns, fields.len(), why))?;
+            check_field_count(JOURNAL_FILE, self.line, JOURNAL_COLUMNS.len(), fields.len())?;
+            let row = JournalRow { line: self.line, fields: &fields, columns: self.columns };
+            if !text_checked {
+                row.check_text()?;
+            }
+            self.row(row)?;
+            pos = end.next;
+            self.line += end.newlines;
         }
-        (false, false) => {
-            return Err(error(line, 5, "expected an amount in exactly one of debit and credit, found both".to_owned()))
-        }
-    };
-    let fen = parse_hundredths(text(field)).map_err(|e| error(line, column, e.to_string()))?;
-    if fen <= 0 {
-        return Err(error(line, column, format!("expected a positive amount, found `{}`", text(field))));
+        Ok(())
     }
-    Ok(sign * fen)
+
+    /// One row, judged in the order of the row rules; the date and kind of an entry's later rows
+    /// are parsed only when their bytes differ from the first row's.
+    fn row(&mut self, row: JournalRow<'_, 'b>) -> Result<(), InputError> {
+        let (date_text, kind_text) = (row.fields[journal::DATE].bytes, row.fields[journal::KIND].bytes);
+        let id = row.fields[journal::ENTRY_ID].bytes;
+        let continuing = self.pending.as_ref().filter(|p| p.id.as_bytes() == id);
+        let repeats = continuing.is_some_and(|p| p.date_text == date_text && p.kind_text == kind_text);
+        let started = match repeats {
+            true => None,
+            false => Some((row.entry_id()?, row.date()?, row.kind()?)),
+        };
+        let (side, amount) = row.amount()?;
+        let signed_fen = if side == Side::Debit { amount.fen() } else { -amount.fen() };
+        if let Some((entry_id, date, kind)) = started {
+            match continuing {
+                Some(p) => row.continues(entry_id, p.line, (p.date, p.kind), (date, kind))?,
+                None => {
+                    if let Some(done) = self.pending.take() {
+                        self.facts.add_entry(self.city, done.id, done.line, done.date, done.kind, &self.postings);
+                        self.postings.clear();
+                    }
+                    self.pending = Some(Pending { id: entry_id, line: row.line, date, kind, date_text, kind_text });
+                }
+            }
+        }
+        self.postings.push(PostingIn { account: row.raw(journal::ACCOUNT), signed_fen });
+        Ok(())
+    }
 }
 
 /// The first complete record start at or after `from` where a new entry begins, or `None`.
@@ -149,6 +126,11 @@ pub fn entry_boundary_after(bytes: &[u8], from: usize) -> Option<usize> {
     loop {
         while let Some(next) = is_blank_line(bytes, start) {
             start = next;
+        }
+        // Blank lines to the end are no record: reading one there would make up an empty id,
+        // and a cut before the rest of the entry the blank lines sit in.
+        if start >= bytes.len() {
+            return None;
         }
         let next = read_record(bytes, start, &mut fields).ok()?.next;
         // Only a record that ends inside the buffer shows its whole id.
@@ -186,15 +168,17 @@ pub fn entry_pieces(bytes: &[u8], pieces: usize) -> Vec<std::ops::Range<usize>> 
 
 /// Scans a buffer of whole entries in parallel pieces into `chunks` (grown as needed, each
 /// emptied by [`JournalFacts::absorb`] before) and returns how many it filled, in file order,
-/// with file line numbers. On errors, the one earliest in the file is returned.
+/// with file line numbers. On errors, the one earliest in the file is returned with the number
+/// of the piece it is in.
 pub fn scan_pieces(
     city: &CityIndex,
+    columns: &[String],
     bytes: &[u8],
     first_line: u64,
     pieces: usize,
     parallel: bool,
     chunks: &mut Vec<ChunkFacts>,
-) -> Result<usize, InputError> {
+) -> Result<usize, (usize, InputError)> {
     let ranges = entry_pieces(bytes, pieces);
     // Each piece's first line, so that every message names file lines (one counting pass).
     let count = |r: &std::ops::Range<usize>| memchr_iter(b'\n', &bytes[r.clone()]).count() as u64;
@@ -204,7 +188,7 @@ pub fn scan_pieces(
         newlines.iter().scan(first_line, |line, n| Some(std::mem::replace(line, *line + n))).collect();
     chunks.resize_with(chunks.len().max(ranges.len()), ChunkFacts::default);
     let scan = |((chunk, r), start): ((&mut ChunkFacts, &std::ops::Range<usize>), &u64)| {
-        scan_chunk(city, &bytes[r.clone()], *start, chunk)
+        scan_chunk(city, columns, &bytes[r.clone()], *start, chunk)
     };
     let used = &mut chunks[..ranges.len()];
     let results: Vec<Result<(), InputError>> = if parallel {
@@ -212,26 +196,16 @@ pub fn scan_pieces(
     } else {
         used.iter_mut().zip(ranges.iter()).zip(starts.iter()).map(scan).collect()
     };
-    results.into_iter().collect::<Result<Vec<()>, InputError>>()?;
+    for (piece, result) in results.into_iter().enumerate() {
+        result.map_err(|error| (piece, error))?;
+    }
     Ok(ranges.len())
 }
 
-/// Checks that `header` (the first line of journal.csv, BOM removed) names the SPEC columns.
-pub fn check_header(header: &[u8]) -> Result<(), InputError> {
-    let mut fields = Vec::new();
-    let names: Vec<String> = match read_record(header, 0, &mut fields) {
-        Ok(_) => fields.iter().map(|f| String::from_utf8_lossy(f.bytes).into_owned()).collect(),
-        Err(_) => Vec::new(),
-    };
-    if names.len() < JOURNAL_COLUMNS.len() || names.iter().zip(JOURNAL_COLUMNS).any(|(a, b)| a != b) {
-        return Err(InputError {
-            file: JOURNAL_FILE.to_owned(),
-            line: 1,
-            column: None,
-            message: format!("expected the header `{}`, found `{}`", JOURNAL_COLUMNS.join(","), names.join(",")),
-        });
-    }
-    Ok(())
+/// Checks that `header` (the first line of journal.csv, BOM removed) names the SPEC columns,
+/// and returns the names of all its columns.
+pub fn check_header(header: &[u8]) -> Result<Vec<String>, InputError> {
+    journal::read_journal_header(header).map(|(names, _)| names)
 }
 
 /// Splits off the header line of a journal buffer (after a BOM), returning the header and the rest.
@@ -251,6 +225,8 @@ pub struct JournalFolder<'c> {
     facts: JournalFacts,
     next_line: u64,
     header_read: bool,
+    /// The header's column names, which name the column of an error.
+    columns: Vec<String>,
     pieces: usize,
     parallel: bool,
     /// Scan buffers, reused from block to block.
@@ -265,6 +241,7 @@ impl<'c> JournalFolder<'c> {
             facts: JournalFacts::new(city),
             next_line: 1,
             header_read: false,
+            columns: Vec::new(),
             pieces: pieces.max(1),
             parallel,
             chunks: Vec::new(),
@@ -280,20 +257,45 @@ impl<'c> JournalFolder<'c> {
             if header.last() != Some(&b'\n') && !last {
                 return Ok(0); // the header line is not complete yet
             }
-            check_header(header)?;
+            self.columns = check_header(header)?;
             self.header_read = true;
             consumed = bom + header.len();
-            self.next_line = 2;
+            self.next_line = 1 + memchr_iter(b'\n', header).count() as u64;
         }
         let rest = &buffer[consumed..];
         let cut = if last { Some(rest.len()) } else { last_cut(rest) };
         let Some(cut) = cut else { return Ok(consumed) };
-        let used = scan_pieces(self.city, &rest[..cut], self.next_line, self.pieces, self.parallel, &mut self.chunks)?;
-        for chunk in &mut self.chunks[..used] {
-            self.next_line += chunk.lines;
+        let scanned = scan_pieces(
+            self.city,
+            &self.columns,
+            &rest[..cut],
+            self.next_line,
+            self.pieces,
+            self.parallel,
+            &mut self.chunks,
+        );
+        match scanned {
+            Ok(used) => {
+                for chunk in &mut self.chunks[..used] {
+                    self.next_line += chunk.lines;
+                    self.facts.absorb(chunk);
+                }
+                Ok(consumed + cut)
+            }
+            Err((piece, error)) => Err(self.first_error(piece, error)),
+        }
+    }
+
+    /// The error a reader going row by row meets first: `error`, unless an entry before its row
+    /// heads a second group of rows (which the importer sees as soon as it reads that row).
+    fn first_error(&mut self, failed_piece: usize, error: InputError) -> InputError {
+        for chunk in &mut self.chunks[..=failed_piece] {
             self.facts.absorb(chunk);
         }
-        Ok(consumed + cut)
+        match crate::recon::check_split_entries(&self.facts) {
+            Err(split) if split.line < error.line => split,
+            _ => error,
+        }
     }
 
     /// The folded journal, once every byte was fed; refuses an entry split across the file.

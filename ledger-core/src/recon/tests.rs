@@ -365,3 +365,15 @@ fn the_bank_total_is_the_whole_bank_file_and_roll_ups_count_registry_units_only(
     assert_eq!(r.units_unknown_to_registry.len(), 1);
     assert!(r.unit_mismatches.is_empty());
 }
+
+#[test]
+fn a_blank_line_inside_an_entry_at_a_block_end_does_not_split_it() {
+    let journal = "entry_id,date,kind,account,debit,credit,memo\n\
+                   J1,2024-01-01,deposit,bank:1,1,,\nJ2,2024-01-01,deposit,bank:1,1,,\n\nJ2,2024-01-01,deposit,bank:1,,1,\n";
+    // Fed a byte at a time, a block once ended just after the blank line and was cut there as if
+    // a new entry began, so J2's last row looked like a second group of J2.
+    for block in 1..journal.len() {
+        let facts = fold_journal(&CityIndex::default(), journal.as_bytes(), block, 2, true).unwrap();
+        assert_eq!((facts.entries, facts.postings), (2, 3), "block {block}");
+    }
+}

@@ -1,7 +1,7 @@
 //! mfund's database: embedded SQLite by default, PostgreSQL when the URL says so.
 //!
 //! The main design choice: one SQL text serves both engines (`$1` placeholders work in both),
-//! and each query body is compiled once per engine by the [`on_conn!`] macro instead of through
+//! and each query body is compiled once per engine by the [`dispatch!`] macro instead of through
 //! sqlx's `Any` driver, which would hide the engine-specific fast paths (PostgreSQL `COPY`).
 //! This crate decides nothing about money: it loads what [`ledger_core`] needs to judge and
 //! writes what core has checked. Amounts are integer fen (BIGINT) in both engines.

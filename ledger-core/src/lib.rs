@@ -9,6 +9,7 @@ pub mod account;
 pub mod actor;
 pub mod apportion;
 pub mod audit;
+pub mod csvout;
 mod csvscan;
 pub mod date;
 pub mod drawdown;

@@ -7,11 +7,13 @@
 //! balances agree with the ledger exactly, unless `faults` plants discrepancies, which are then
 //! named in `truth.json`.
 
+use std::fmt::{Display, Write as _};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::Path;
 
 use ledger_core::apportion::{apportion, ShareBasis};
+use ledger_core::csvout::CsvOut;
 use ledger_core::registry::FloorArea;
 use ledger_core::{Date, Money};
 use serde::Serialize;
@@ -80,12 +82,33 @@ struct BuildingState {
     estate: usize,
 }
 
+const ESTATES_HEADER: [&str; 5] = ["estate_id", "name", "district", "street_office", "property_company"];
+const BUILDINGS_HEADER: [&str; 5] = ["building_id", "estate_id", "name", "floors", "has_elevator"];
+const UNITS_HEADER: [&str; 5] = ["unit_id", "building_id", "floor_area", "use", "owner"];
+const JOURNAL_HEADER: [&str; 8] = ["entry_id", "date", "kind", "account", "debit", "credit", "memo", "reverses"];
+const STATEMENT_HEADER: [&str; 5] = ["txn_id", "date", "amount", "ref", "memo"];
+const UNIT_BALANCES_HEADER: [&str; 2] = ["unit_id", "balance"];
+
+/// Starts the CSV file `name` in `dir` with its header.
+fn csv_file(dir: &Path, name: &str, header: &[&str]) -> io::Result<CsvOut<File>> {
+    CsvOut::new(File::create(dir.join(name))?, header)
+}
+
+/// Formats `value` into `buffer`, reused from row to row so that rows cost no allocation.
+fn shown(buffer: &mut String, value: impl Display) -> &str {
+    buffer.clear();
+    write!(buffer, "{value}").expect("formatting into a String cannot fail");
+    buffer
+}
+
 struct Writers {
-    journal: BufWriter<File>,
-    statement: BufWriter<File>,
+    journal: CsvOut<File>,
+    statement: CsvOut<File>,
     next_entry: u64,
     next_txn: u64,
     summary: GenSummary,
+    date_text: String,
+    amount_text: String,
 }
 
 /// A posting about to be written: account, signed fen (+ debit, − credit), memo.
@@ -119,16 +142,11 @@ impl Writers {
         bank_line: Option<(Date, bool)>,
         reverses: &str,
     ) -> io::Result<()> {
-        for (account, signed_fen, memo) in lines {
-            let amount = Money::from_fen(signed_fen.abs());
-            let (debit, credit) =
-                if *signed_fen > 0 { (amount.to_string(), String::new()) } else { (String::new(), amount.to_string()) };
-            let memo = quote(memo);
-            if reverses.is_empty() {
-                writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{memo}")?;
-            } else {
-                writeln!(self.journal, "{id},{date},{kind},{account},{debit},{credit},{memo},{reverses}")?;
-            }
+        let date_text = shown(&mut self.date_text, date);
+        for &(account, signed_fen, memo) in lines {
+            let amount = shown(&mut self.amount_text, Money::from_fen(signed_fen.abs()));
+            let (debit, credit) = if signed_fen > 0 { (amount, "") } else { ("", amount) };
+            self.journal.row(&[id, date_text, kind, account, debit, credit, memo, reverses])?;
         }
         self.summary.entries += 1;
         self.summary.postings += lines.len();
@@ -142,18 +160,11 @@ impl Writers {
     fn statement_line(&mut self, date: Date, signed_fen: i64, reference: &str, memo: &str) -> io::Result<String> {
         self.next_txn += 1;
         let txn_id = format!("T{:09}", self.next_txn);
-        writeln!(self.statement, "{txn_id},{date},{},{reference},{memo}", Money::from_fen(signed_fen))?;
+        let date = shown(&mut self.date_text, date);
+        let amount = shown(&mut self.amount_text, Money::from_fen(signed_fen));
+        self.statement.row(&[&txn_id, date, amount, reference, memo])?;
         self.summary.statement_lines += 1;
         Ok(txn_id)
-    }
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn quote(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -174,8 +185,8 @@ pub fn generate(dir: &Path, options: GenOptions) -> io::Result<GenSummary> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let (units, buildings, estate_count) = write_registry(dir, &mut rng, options.units)?;
     let mut w = Writers {
-        journal: BufWriter::with_capacity(1 << 20, File::create(dir.join("journal.csv"))?),
-        statement: BufWriter::with_capacity(1 << 20, File::create(dir.join("statement.csv"))?),
+        journal: csv_file(dir, "journal.csv", &JOURNAL_HEADER)?,
+        statement: csv_file(dir, "statement.csv", &STATEMENT_HEADER)?,
         next_entry: 0,
         next_txn: 0,
         summary: GenSummary {
@@ -184,17 +195,17 @@ pub fn generate(dir: &Path, options: GenOptions) -> io::Result<GenSummary> {
             units: units.len(),
             ..GenSummary::default()
         },
+        date_text: String::new(),
+        amount_text: String::new(),
     };
-    writeln!(w.journal, "entry_id,date,kind,account,debit,credit,memo,reverses")?;
-    writeln!(w.statement, "txn_id,date,amount,ref,memo")?;
     let mut units = units;
     write_history(&mut w, &mut rng, &mut units, &buildings)?;
     let mut truth = Truth::default();
     if options.faults {
         plant_journal_faults(&mut w, &mut rng, &mut units, &mut truth)?;
     }
-    w.journal.flush()?;
-    w.statement.flush()?;
+    w.journal.finish()?;
+    w.statement.finish()?;
     write_unit_balances(dir, &mut rng, &units, options.faults.then_some(&mut truth))?;
     if options.faults {
         std::fs::write(dir.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
@@ -207,12 +218,10 @@ fn write_registry(
     rng: &mut fastrand::Rng,
     unit_target: usize,
 ) -> io::Result<(Vec<UnitState>, Vec<BuildingState>, usize)> {
-    let mut estates = BufWriter::new(File::create(dir.join("estates.csv"))?);
-    let mut building_file = BufWriter::new(File::create(dir.join("buildings.csv"))?);
-    let mut unit_file = BufWriter::with_capacity(1 << 20, File::create(dir.join("units.csv"))?);
-    writeln!(estates, "estate_id,name,district,street_office,property_company")?;
-    writeln!(building_file, "building_id,estate_id,name,floors,has_elevator")?;
-    writeln!(unit_file, "unit_id,building_id,floor_area,use,owner")?;
+    let mut estates = csv_file(dir, "estates.csv", &ESTATES_HEADER)?;
+    let mut building_file = csv_file(dir, "buildings.csv", &BUILDINGS_HEADER)?;
+    let mut unit_file = csv_file(dir, "units.csv", &UNITS_HEADER)?;
+    let mut area_text = String::new();
     let mut units = Vec::with_capacity(unit_target);
     let mut buildings = Vec::new();
     let mut estate_no = 0;
@@ -222,12 +231,7 @@ fn write_registry(
         let district = DISTRICTS[rng.usize(..DISTRICTS.len())];
         let street_office = format!("{district}第{}街道办事处", rng.usize(1..=4));
         let name = format!("{}{}小区", ESTATE_WORDS[rng.usize(..ESTATE_WORDS.len())], estate_no);
-        writeln!(
-            estates,
-            "{estate_id},{name},{district},{},{}",
-            quote(&street_office),
-            quote(COMPANIES[rng.usize(..COMPANIES.len())])
-        )?;
+        estates.row(&[&estate_id, &name, district, &street_office, COMPANIES[rng.usize(..COMPANIES.len())]])?;
         for b in 1..=rng.usize(1..=30) {
             if units.len() >= unit_target {
                 break;
@@ -235,7 +239,8 @@ fn write_registry(
             let building_id = format!("{estate_id}-B{b:02}");
             let floors = rng.u16(6..=33);
             let has_elevator = floors >= 7;
-            writeln!(building_file, "{building_id},{estate_id},{b}号楼,{floors},{has_elevator}")?;
+            let name = format!("{b}号楼");
+            building_file.row(&[&building_id, &estate_id, &name, &floors.to_string(), &has_elevator.to_string()])?;
             let doors = rng.usize(2..=4);
             let start = units.len();
             'floors: for floor in 1..=floors {
@@ -247,16 +252,16 @@ fn write_registry(
                     let area = FloorArea::from_centi_m2(rng.i64(3_500..=18_000)).expect("positive area");
                     let unit_use = if floor == 1 && rng.u8(..10) == 0 { "commercial" } else { "residential" };
                     let owner = format!("{}{}", SURNAMES[rng.usize(..SURNAMES.len())], units.len() % 9973);
-                    writeln!(unit_file, "{unit_id},{building_id},{area},{unit_use},{owner}")?;
+                    unit_file.row(&[&unit_id, &building_id, shown(&mut area_text, area), unit_use, &owner])?;
                     units.push(UnitState { id: unit_id, area, owner, balance_fen: 0, first_deposit_fen: 0 });
                 }
             }
             buildings.push(BuildingState { units: start..units.len(), floors, estate: estate_no });
         }
     }
-    estates.flush()?;
-    building_file.flush()?;
-    unit_file.flush()?;
+    estates.finish()?;
+    building_file.finish()?;
+    unit_file.finish()?;
     Ok((units, buildings, estate_no))
 }
 
@@ -519,8 +524,8 @@ fn write_unit_balances(
     units: &[UnitState],
     mut truth: Option<&mut Truth>,
 ) -> io::Result<()> {
-    let mut file = BufWriter::with_capacity(1 << 20, File::create(dir.join("unit_balances.csv"))?);
-    writeln!(file, "unit_id,balance")?;
+    let mut file = csv_file(dir, "unit_balances.csv", &UNIT_BALANCES_HEADER)?;
+    let mut balance_text = String::new();
     let planted = |rng: &mut fastrand::Rng| -> Vec<usize> {
         (0..FAULTS_PER_KIND * 2).map(|_| rng.usize(..units.len())).collect()
     };
@@ -549,16 +554,16 @@ fn write_unit_balances(
                 }
             }
         }
-        writeln!(file, "{},{}", unit.id, Money::from_fen(bank_fen))?;
+        file.row(&[&unit.id, shown(&mut balance_text, Money::from_fen(bank_fen))])?;
     }
     if let Some(t) = truth {
         for k in 0..FAULTS_PER_KIND {
             let id = format!("X-UNKNOWN-{k}");
-            writeln!(file, "{id},{}", Money::from_fen(12_345 * (k as i64 + 1)))?;
+            file.row(&[&id, shown(&mut balance_text, Money::from_fen(12_345 * (k as i64 + 1)))])?;
             t.units_unknown_to_registry.push(id);
         }
         t.unit_mismatches.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
         t.units_missing_in_bank.sort();
     }
-    file.flush()
+    file.finish().map(drop)
 }

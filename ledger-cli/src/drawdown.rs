@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use ledger_core::actor::{Actor, Role, Scope, StreetOfficeId};
+use ledger_core::csvout::CsvOut;
 use ledger_core::drawdown::{Act, Application, Category, Change, Route, ScopeRequest, State, Vote};
 use ledger_core::{Date, Money};
 use ledger_store::{DrawdownView, ListFilter, Store};
@@ -384,14 +385,12 @@ fn print_notice(v: &DrawdownView, json: bool) -> anyhow::Result<()> {
 }
 
 fn notice_csv(v: &DrawdownView) -> String {
-    let mut out = String::from("drawdown_id,unit_id,owner,floor_area,share\n");
+    let header = ["drawdown_id", "unit_id", "owner", "floor_area", "share"];
+    let mut out = CsvOut::new(Vec::new(), &header).expect("writing to memory cannot fail");
     for u in &v.units {
-        let owner = if u.owner.contains([',', '"', '\n']) {
-            format!("\"{}\"", u.owner.replace('"', "\"\""))
-        } else {
-            u.owner.clone()
-        };
-        out.push_str(&format!("{},{},{owner},{},{}\n", v.drawdown_id, u.unit_id, u.floor_area, u.charged));
+        let row = [&v.drawdown_id, &u.unit_id, &u.owner, &u.floor_area.to_string(), &u.charged.to_string()];
+        out.row(&row).expect("writing to memory cannot fail");
     }
-    out
+    let bytes = out.finish().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("every field is text")
 }

@@ -42,7 +42,7 @@ import json, sys
 view, office = json.loads(sys.argv[1]), sys.argv[2]
 assert view["state"] == "approved", view["state"]
 decision = view["events"][-1]
-assert decision["action"] == "approve" and decision["role"] == "street_office" and decision["actor"] == office, decision
+assert decision["action"] == "approve" and decision["role"] == "street_office" and decision["actor"] == "browser-office" and decision["office"] == office, decision
 assert decision["reason"] == "现场核实，同意抢修", decision
 PY
 "$mfund" verify >/dev/null

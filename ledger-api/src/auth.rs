@@ -41,6 +41,7 @@ impl FromRequestParts<AppState> for Caller {
         let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
         let token = token.ok_or_else(ApiError::unauthorized)?;
         let user = state.user(&token_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller(user.actor()?))
+        // A stored user that cannot act (a corrupt row) signs in as nobody.
+        user.actor().map(Caller).map_err(|_| ApiError::unauthorized())
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ledger_core::actor::{Operation, Scope, Target};
+use ledger_core::actor::{Operation, Role, Scope, Target};
 use ledger_core::drawdown::{Act, Application, Category, Route, ScopeRequest, State as DrawdownState, Vote};
 use ledger_core::import::RegistryFiles;
 use ledger_core::interchange::{read_statement, read_unit_balances};
@@ -288,6 +288,10 @@ pub async fn apply(
     headers: HeaderMap,
     payload: Result<Json<ApplyRequest>, JsonRejection>,
 ) -> ApiResult {
+    // Roles that never apply are refused before anything is looked up.
+    if !matches!(caller.0.role(), Role::Clerk | Role::Admin | Role::PropertyCompany) {
+        caller.may(Operation::ApplyDrawdown, Target::City)?;
+    }
     let r = body(payload)?;
     let request = format!("POST /drawdowns {r:?}");
     let category =
@@ -346,6 +350,9 @@ pub async fn transition(
     payload: Result<Json<TransitionRequest>, JsonRejection>,
 ) -> ApiResult {
     let r = if headers.get("content-type").is_some() { body(payload)? } else { TransitionRequest::default() };
+    if matches!(action.as_str(), "advance" | "complete" | "settle" | "cancel") {
+        caller.may(Operation::PayDrawdown, Target::City)?;
+    }
     state.store.drawdown_estate(&id).await?;
     let at = recorded_on(&caller, r.date.as_deref(), "date")?;
     // The person who acts and the office they act for are both recorded; core decides whether
@@ -390,6 +397,7 @@ pub async fn vote(
     Path(id): Path<String>,
     payload: Result<Json<VoteRequest>, JsonRejection>,
 ) -> ApiResult {
+    caller.may(Operation::RecordVote, Target::City)?;
     let r = body(payload)?;
     let vote = field(Vote::parse(&r.vote), "vote", "yes, no or abstain")?;
     let act = Act { actor: caller.0.clone(), at: today(), reason: String::new() };

@@ -151,9 +151,9 @@ pub struct ApplyArgs {
     pub description: String,
     #[arg(long)]
     pub applicant: String,
-    /// Who enters the application (a clerk), recorded in its history.
-    #[arg(long = "as", default_value = "clerk")]
-    pub actor: String,
+    /// Who enters the application (a clerk), recorded in its history (default: the applicant).
+    #[arg(long = "as")]
+    pub actor: Option<String>,
     /// Ask for the green channel (emergency categories only): no vote, the street office decides.
     #[arg(long)]
     pub green_channel: bool,
@@ -239,7 +239,8 @@ pub async fn run(db: &str, args: DrawdownArgs, json: bool) -> anyhow::Result<Out
                 applicant: a.applicant.clone(),
                 submitted_on: at,
             };
-            store.apply_drawdown(&application, &act(clerk(&a.actor)?, "")).await?
+            let entered_by = a.actor.as_deref().unwrap_or(&a.applicant);
+            store.apply_drawdown(&application, &act(clerk(entered_by)?, "")).await?
         }
         Verb::Approve(d) => {
             store.decide_drawdown(&d.id, true, &act(street_office(&d.actor, d.by.as_deref())?, &d.reason)).await?

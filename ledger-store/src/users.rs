@@ -30,7 +30,13 @@ impl User {
     pub fn actor(&self) -> Result<Actor, StoreError> {
         let corrupt = |what: String| StoreError::Corrupt(format!("user `{}`: {what}", self.name));
         let role = Role::parse(&self.role).ok_or_else(|| corrupt(format!("unknown role `{}`", self.role)))?;
-        let scope = Scope::for_role(role, &self.scope).map_err(|e| corrupt(e.to_string()))?;
+        // A city-wide role acts for the whole city whatever scope an older version stored with it.
+        let scope = match role {
+            Role::StreetOffice | Role::PropertyCompany => {
+                Scope::for_role(role, &self.scope).map_err(|e| corrupt(e.to_string()))?
+            }
+            _ => Scope::City,
+        };
         Actor::new(&self.name, role, scope).map_err(|e| corrupt(e.to_string()))
     }
 }
@@ -49,6 +55,9 @@ impl Store {
         // A street office or a property company acts for one office or company: without a
         // scope its token would match nothing (or, worse, read as "any").
         Scope::for_role(role, &user.scope).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        if user.name.trim() != user.name || user.name.is_empty() {
+            return Err(StoreError::Conflict(format!("user name `{}`: no surrounding spaces, not empty", user.name)));
+        }
         let result = dispatch!(Pool, &self.pool, |p| {
             sqlx::query("INSERT INTO users (name, role, scope, token_hash) VALUES ($1, $2, $3, $4)")
                 .bind(user.name.as_str())

@@ -274,7 +274,7 @@ fn scope_rows(scope: &ScopeRequest, estate_id: &str, found: ScopeFound) -> Resul
             _ => format!("estate `{estate_id}` with units"),
         })),
         (ScopeRequest::Building(b), ScopeFound::Counted(n)) => {
-            Ok((Row::UnitsOf { estate_id: estate_id.to_owned(), building: Some(b.clone()) }, n))
+            Ok((Row::UnitsOf { estate_id: estate_id.to_owned(), building: Some(b.trim().to_owned()) }, n))
         }
         (ScopeRequest::Estate, ScopeFound::Counted(n)) => {
             Ok((Row::UnitsOf { estate_id: estate_id.to_owned(), building: None }, n))
@@ -286,8 +286,8 @@ fn scope_rows(scope: &ScopeRequest, estate_id: &str, found: ScopeFound) -> Resul
 /// owners' vote has passed (`tally`: read for a normal-route approval).
 pub fn plan_decide(d: &Stored, approve: bool, tally: Option<&Tally>, act: &Act) -> Result<DrawdownPlan, DrawdownError> {
     let action = if approve { Action::Approve } else { Action::Reject };
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::DecideDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if !approve {
         check_rejection_reason(&act.reason)?;
     }
@@ -312,8 +312,8 @@ pub fn decision_needs_tally(d: &Stored, approve: bool) -> bool {
 /// The estate's street office approves a revised estimate, so that a final cost more than 10 %
 /// over the first one can be accepted. The state stays; the event records both estimates.
 pub fn plan_revise(d: &Stored, revised: Money, act: &Act) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::DecideDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if d.estimate == revised {
         let message = format!("the estimate is already {revised}: nothing changed");
         return Ok(Plan::nothing(Change { message, ..unchanged(d, Action::Revise.as_str()) }));
@@ -338,8 +338,8 @@ pub fn plan_vote(
     vote: Vote,
     act: &Act,
 ) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::RecordVote, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if d.route != Route::Normal || d.state != State::Submitted {
         return Err(DrawdownError::NoVoteOpen { drawdown_id: d.id.clone(), state: d.state, route: d.route });
     }
@@ -369,8 +369,8 @@ pub fn plan_advance(
     banks: &[Account],
     act: &Act,
 ) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::PayDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if already_done(d.state, Action::Advance) {
         return Ok(Plan::nothing(unchanged(d, Action::Advance.as_str())));
     }
@@ -381,8 +381,8 @@ pub fn plan_advance(
 
 /// Completion acceptance with the final cost.
 pub fn plan_complete(d: &Stored, final_cost: Money, act: &Act) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::PayDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if already_done(d.state, Action::Complete) {
         return Ok(Plan::nothing(unchanged(d, Action::Complete.as_str())));
     }
@@ -393,8 +393,8 @@ pub fn plan_complete(d: &Stored, final_cost: Money, act: &Act) -> Result<Drawdow
 
 /// Pays the rest of the final cost (nothing to pay when the advance covered it).
 pub fn plan_settle(d: &Stored, payees: &[Payee], banks: &[Account], act: &Act) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::PayDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if already_done(d.state, Action::Settle) {
         return Ok(Plan::nothing(unchanged(d, Action::Settle.as_str())));
     }
@@ -407,8 +407,8 @@ pub fn plan_settle(d: &Stored, payees: &[Payee], banks: &[Account], act: &Act) -
 
 /// Withdraws an application before any payment.
 pub fn plan_cancel(d: &Stored, act: &Act) -> Result<DrawdownPlan, DrawdownError> {
-    check_acted_on(d.submitted_on, act.at)?;
     authorize(&act.actor, Operation::PayDrawdown, Target::Estate(&d.estate))?;
+    check_acted_on(d.submitted_on, act.at)?;
     if already_done(d.state, Action::Cancel) {
         return Ok(Plan::nothing(unchanged(d, Action::Cancel.as_str())));
     }
@@ -457,17 +457,17 @@ fn payment_entry(
     banks: &[Account],
     date: Date,
 ) -> Result<(Entry, Vec<Shortfall>), DrawdownError> {
-    let bank = match banks {
-        [one] => one.clone(),
-        [] => return Err(DrawdownError::NoBankAccount),
-        _ => return Err(DrawdownError::SeveralBankAccounts),
-    };
     let units: Vec<Beneficiary> = payees
         .iter()
         .map(|p| Beneficiary { unit_id: p.unit_id.clone(), owner: p.owner.clone(), area: p.area })
         .collect();
     let balance_of = |unit: &str| payees.iter().find(|p| p.unit_id == unit).map_or(Money::ZERO, |p| p.balance);
     let split = split_payment(d.route, amount, &units, balance_of)?;
+    let bank = match banks {
+        [one] => one.clone(),
+        [] => return Err(DrawdownError::NoBankAccount),
+        _ => return Err(DrawdownError::SeveralBankAccounts),
+    };
     let memo = format!("{} {}: {}", d.id, tranche.as_str(), d.category);
     let mut postings: Vec<Posting> = split
         .shares

@@ -268,3 +268,32 @@ fn drawdown_ids_leave_room_for_their_payment_entries() {
         assert!(matches!(check_drawdown_id(&bad), Err(DrawdownError::BadId(_))), "{bad:?} accepted");
     }
 }
+
+/// Review of the one-door change: a building id with surrounding spaces was counted trimmed but
+/// filed untrimmed, so the drawdown was filed for no units at all.
+#[test]
+fn a_building_id_with_spaces_files_the_building_it_names() {
+    use crate::actor::{Actor, CompanyId, EstateOffices, Role, StreetOfficeId};
+    let estate = EstateOffices {
+        estate_id: "E1".into(),
+        street_office: StreetOfficeId::new("东城"),
+        company: CompanyId::new("物业"),
+    };
+    let app = Application {
+        drawdown_id: "D1".into(),
+        estate_id: "E1".into(),
+        scope: ScopeRequest::Building(" B1 ".into()),
+        category: Category::Elevator,
+        route: Route::GreenChannel,
+        estimate: money("100"),
+        contractor: "C".into(),
+        description: String::new(),
+        applicant: "x".into(),
+        submitted_on: date("2026-11-20"),
+    };
+    let act = Act { actor: Actor::city("clerk", Role::Clerk).unwrap(), at: date("2026-11-20"), reason: String::new() };
+    let found = ApplyFound { existing: None, estate: Some(estate), scope: ScopeFound::Counted(3) };
+    let plan = plan::plan_apply(found, &app, &act).unwrap();
+    assert!(plan.rows.contains(&Row::UnitsOf { estate_id: "E1".into(), building: Some("B1".into()) }), "{plan:?}");
+    assert_eq!(plan.answer.message, "filed for 3 units");
+}

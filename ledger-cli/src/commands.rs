@@ -101,11 +101,8 @@ async fn user(db: &str, verb: crate::args::UserVerb, json: bool) -> anyhow::Resu
 
 /// 32 random bytes from the operating system, as hex.
 fn new_token() -> anyhow::Result<String> {
-    use std::io::Read;
     let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom")?;
+    getrandom::getrandom(&mut bytes).context("cannot read the operating system's random source")?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

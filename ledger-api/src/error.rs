@@ -63,7 +63,7 @@ impl From<StoreError> for ApiError {
                 format!("the write may not have been committed ({why}); sending the same request again is safe"),
             ),
             other => {
-                eprintln!("mfund api: internal error: {other}");
+                tracing::error!("internal error: {other}");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -192,7 +192,7 @@ pub async fn serve(addr: &str, state: AppState) -> std::io::Result<()> {
         loop {
             every.tick().await;
             if let Err(error) = store.forget_idempotent_answers(answers_since()).await {
-                eprintln!("mfund api: could not forget old idempotency answers: {error}");
+                tracing::warn!("could not forget old idempotency answers: {error}");
             }
         }
     });

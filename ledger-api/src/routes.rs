@@ -125,7 +125,7 @@ where
         Ok(kept) => Ok(answer((kept.status, kept.body))),
         // The write itself is done: answer it even if the answer could not be kept.
         Err(error) => {
-            eprintln!("mfund api: could not keep the answer to Idempotency-Key `{key}`: {}", error.message);
+            tracing::warn!(key = %key, "could not keep the answer to an Idempotency-Key: {}", error.message);
             Ok(answer((first.status, first.body)))
         }
     }

@@ -40,6 +40,8 @@ async fn open(db: &str) -> anyhow::Result<Store> {
 }
 
 async fn serve(db: &str, addr: &str, holidays: Vec<ledger_core::Date>) -> anyhow::Result<Outcome> {
+    // The server's log (internal errors, answers that could not be kept) goes to stderr.
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).try_init();
     let store = open(db).await?;
     eprintln!(
         "mfund: serving the API on http://{addr}/api/v1 and the street office's page on http://{addr}/ ({})",

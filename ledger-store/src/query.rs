@@ -74,21 +74,39 @@ async fn load_registry(tx: &mut Tx) -> Result<StoredState, StoreError> {
     Ok(state)
 }
 
-type EntryHeader = (i64, String, String, String, Option<String>, Vec<u8>, Vec<u8>);
-type PostingRow = (i64, String, i64, i64, String);
+/// An entry's row as stored, with its hashes.
+#[derive(sqlx::FromRow)]
+struct EntryHeader {
+    seq: i64,
+    entry_id: String,
+    entry_date: String,
+    kind: String,
+    reverses: Option<String>,
+    content_hash: Vec<u8>,
+    chain_hash: Vec<u8>,
+}
 
-fn stored_entry((_, entry_id, date, kind, reverses, _, _): &EntryHeader, postings: Vec<StoredPosting>) -> StoredEntry {
+#[derive(sqlx::FromRow)]
+struct PostingRow {
+    entry_seq: i64,
+    account: String,
+    debit_fen: i64,
+    credit_fen: i64,
+    memo: String,
+}
+
+fn stored_entry(header: &EntryHeader, postings: Vec<StoredPosting>) -> StoredEntry {
     StoredEntry {
-        entry_id: entry_id.clone(),
-        date: date.clone(),
-        kind: kind.clone(),
-        reverses: reverses.clone(),
+        entry_id: header.entry_id.clone(),
+        date: header.entry_date.clone(),
+        kind: header.kind.clone(),
+        reverses: header.reverses.clone(),
         postings,
     }
 }
 
-fn stored_posting((_, account, debit_fen, credit_fen, memo): PostingRow) -> StoredPosting {
-    StoredPosting { account, debit_fen, credit_fen, memo }
+fn stored_posting(row: PostingRow) -> StoredPosting {
+    StoredPosting { account: row.account, debit_fen: row.debit_fen, credit_fen: row.credit_fen, memo: row.memo }
 }
 
 /// One stored entry with its postings, as stored.
@@ -96,7 +114,7 @@ pub(crate) async fn load_entry(tx: &mut Tx, entry_id: &str) -> Result<Option<Sto
     let (header, postings): (Option<EntryHeader>, Vec<PostingRow>) = dispatch!(Tx, tx, |t| {
         let header: Option<EntryHeader> =
             sqlx::query_as("SELECT seq, entry_id, entry_date, kind, reverses, content_hash, chain_hash FROM entries WHERE entry_id = $1").bind(entry_id).fetch_optional(&mut **t).await?;
-        let seq = header.as_ref().map_or(-1, |h| h.0);
+        let seq = header.as_ref().map_or(-1, |h| h.seq);
         let postings = sqlx::query_as("SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p JOIN accounts a ON a.account_id = p.account_id WHERE p.entry_seq = $1 ORDER BY p.line_no").bind(seq).fetch_all(&mut **t).await?;
         (header, postings)
     });
@@ -193,7 +211,7 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?;
-            let last = headers.last().map_or(after, |h| h.0);
+            let last = headers.last().map_or(after, |h| h.seq);
             let postings = sqlx::query_as(
                 "SELECT p.entry_seq, a.account, p.debit_fen, p.credit_fen, p.memo FROM postings p \
                  JOIN accounts a ON a.account_id = p.account_id \
@@ -210,7 +228,7 @@ impl Store {
             .into_iter()
             .map(|header| {
                 let mut own = Vec::new();
-                while let Some(row) = postings.next_if(|row| row.0 == header.0) {
+                while let Some(row) = postings.next_if(|row| row.entry_seq == header.seq) {
                     own.push(stored_posting(row));
                 }
                 (header, own)
@@ -307,13 +325,14 @@ impl Store {
         loop {
             let page = self.entry_page(after, VERIFY_PAGE_ENTRIES).await?;
             let Some((last, _)) = page.entries.last() else { break };
-            after = last.0;
+            after = last.seq;
             for (header, own) in page.entries {
                 let entry = stored_entry(&header, own);
                 let header = &header;
-                let checked = to_hash(header.5.clone()).and_then(|content| Ok((content, to_hash(header.6.clone())?)));
+                let checked = to_hash(header.content_hash.clone())
+                    .and_then(|content| Ok((content, to_hash(header.chain_hash.clone())?)));
                 let result = match checked {
-                    Ok((content, chain)) => verifier.check(header.0, &entry, &content, &chain),
+                    Ok((content, chain)) => verifier.check(header.seq, &entry, &content, &chain),
                     Err(_) => Err(Break::ChainChanged),
                 };
                 if let Err(reason) = result {
@@ -321,10 +340,10 @@ impl Store {
                         Break::ContentChanged => "its rows no longer match the content hash posted with it".to_owned(),
                         Break::ChainChanged => "its chain hash does not follow from the entry before it".to_owned(),
                         Break::SequenceGap { expected } => {
-                            format!("sequence jumps from {} to {}: an entry was removed", expected - 1, header.0)
+                            format!("sequence jumps from {} to {}: an entry was removed", expected - 1, header.seq)
                         }
                     };
-                    let first_break = Some(ChainBreak { seq: header.0, entry_id: header.1.clone(), reason });
+                    let first_break = Some(ChainBreak { seq: header.seq, entry_id: header.entry_id.clone(), reason });
                     return Ok(VerifyOutcome {
                         entries_checked: verifier.checked(),
                         head: hex::encode(verifier.head()),

@@ -3,9 +3,8 @@
 //! per script. The scripts are `migrations/ENGINE/NNNN_name.sql`, one file per version and
 //! engine; adding a migration is adding one file to each folder (`build.rs` lists them).
 //!
-//! Why not `sqlx::migrate!`: that proc macro needs sqlx's `macros` feature, which builds
-//! sqlx-macros-core and with it sqlx-core, sqlx-sqlite (bundled SQLite's C source again) and
-//! sqlx-postgres a second time for the host, to do what `include_str!` does. We build the same
+//! Why not `sqlx::migrate!`: that proc macro reads the folder at build time to do what
+//! `include_str!` does, and ties migrations to the `macros` feature. We build the same
 //! [`Migrator`] from the embedded files through sqlx's public API ([`MigrationSource`],
 //! [`Migration::new`]) instead; the checksums and the table are the ones `migrate!` and the
 //! `sqlx` command line would write.
@@ -193,5 +192,55 @@ mod tests {
             assert_eq!(versions, (1..=files.len() as i64).collect::<Vec<_>>());
         }
         assert_eq!(files::SQLITE.len(), files::POSTGRES.len());
+    }
+
+    /// A database made by mfund before sqlx's migrator (versions 1–7 in `mfund_schema_versions`)
+    /// opens: its versions are carried over with the scripts' checksums, the missing ones are
+    /// applied, the old table is gone and the data stays.
+    #[tokio::test]
+    async fn a_database_of_the_old_scheme_is_carried_over() {
+        use sqlx::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let mut old = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE mfund_schema_versions (version BIGINT PRIMARY KEY)")
+            .execute(&mut old)
+            .await
+            .unwrap();
+        for (version, _, script) in files::SQLITE.iter().filter(|f| f.0 <= 7) {
+            sqlx::raw_sql(script).execute(&mut old).await.unwrap();
+            sqlx::query("INSERT INTO mfund_schema_versions (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut old)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql("INSERT INTO estates VALUES ('E1', '玫瑰园', '东城区', '东城街道', '物业')")
+            .execute(&mut old)
+            .await
+            .unwrap();
+        old.close().await.unwrap();
+
+        let store = crate::Store::connect(&url).await.unwrap();
+        let crate::Pool::Sqlite(pool) = &store.pool else { unreachable!() };
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(pool).await.unwrap();
+        assert_eq!(applied, (1..=files::SQLITE.len() as i64).collect::<Vec<_>>());
+        let old_table: Option<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'mfund_schema_versions'")
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        assert_eq!(old_table, None, "the old table is dropped");
+        let office: String = sqlx::query_scalar("SELECT street_office FROM estates WHERE estate_id = 'E1'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(office, "东城街道");
+        // Version 8 was applied on top: the events have their office column.
+        sqlx::query("SELECT office FROM drawdown_events").fetch_all(pool).await.unwrap();
+        store.close().await;
+        // And opening it again changes nothing.
+        crate::Store::connect(&url).await.unwrap().close().await;
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::on_both_engines;
-use crate::support::{city, mfund, stderr, Engine, TestDb};
+use crate::support::{city, http as call, mfund, stderr, Engine, TestDb};
 
 on_both_engines!(
     roles_scopes_and_error_codes,
@@ -58,32 +58,6 @@ async fn api(engine: Engine) -> Api {
             .unwrap();
     }
     Api { router: app(AppState::new(store, Default::default())), db, _city: keep, building, office, company }
-}
-
-async fn call(
-    router: &Router,
-    method: &str,
-    path: &str,
-    user: Option<&str>,
-    body: Option<Value>,
-    key: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(format!("/api/v1{path}"));
-    if let Some(user) = user {
-        request = request.header("authorization", format!("Bearer token-{user}"));
-    }
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let request = match body {
-        Some(b) => request.header("content-type", "application/json").body(Body::from(b.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// The names of the revoked users in a user listing (the API's or `mfund user list --json`).

@@ -32,6 +32,7 @@ on_both_engines!(
     a_street_office_or_property_company_needs_its_scope,
     the_day_of_a_write_is_china_standard_time,
     a_vote_from_the_cli_is_recorded_under_who_entered_it,
+    an_unknown_field_in_a_request_body_is_refused,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -724,4 +725,35 @@ async fn a_vote_from_the_cli_is_recorded_under_who_entered_it(engine: Engine) {
     };
     assert_eq!(by(format!("vote {} yes", units[0])), ("录入员张".to_owned(), "clerk".to_owned()));
     assert_eq!(by(format!("vote {} no", units[1])), ("clerk".to_owned(), "clerk".to_owned()));
+}
+
+/// An unknown JSON field was ignored: `buildingId` (for `building_id`) filed a drawdown for the
+/// whole estate instead of the building (issue 11, item 1).
+async fn an_unknown_field_in_a_request_body_is_refused(engine: Engine) {
+    let a = api(engine).await;
+    let r = &a.router;
+    let mut body = green("U1", &a.building);
+    let building = body.as_object_mut().unwrap().remove("building_id").unwrap();
+    body["buildingId"] = building;
+    let (status, answer) = http(r, "POST", "/drawdowns", Some("clerk"), Some(body), None).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")),
+        "{answer}"
+    );
+    assert!(answer["message"].as_str().unwrap().contains("buildingId"), "{answer}");
+    assert_eq!(http(r, "GET", "/drawdowns/U1", Some("auditor"), None, None).await.0, StatusCode::NOT_FOUND);
+    // A transition's body and a vote's are as strict.
+    assert_eq!(
+        http(r, "POST", "/drawdowns", Some("clerk"), Some(green("U2", &a.building)), None).await.0,
+        StatusCode::CREATED
+    );
+    for (path, body) in [
+        ("/drawdowns/U2/cancel", json!({ "reason": "重复", "units": "all" })),
+        ("/drawdowns/U2/votes", json!({ "unit_id": "X", "vote": "yes", "weight": 2 })),
+    ] {
+        let (status, answer) = http(r, "POST", path, Some("clerk"), Some(body), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains("unknown field"), "{path}: {answer}");
+    }
 }

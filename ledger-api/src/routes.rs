@@ -238,6 +238,8 @@ pub async fn import_journal(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+// An unknown field is refused, never ignored: `buildingId` for `building_id` filed a whole estate.
+#[serde(deny_unknown_fields)]
 pub struct ReconcileRequest {
     statement_csv: Option<String>,
     unit_balances_csv: Option<String>,
@@ -265,6 +267,8 @@ pub async fn reconcile(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+// An unknown field is refused, never ignored: `buildingId` for `building_id` filed a whole estate.
+#[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
     drawdown_id: String,
     estate_id: String,
@@ -330,6 +334,8 @@ pub async fn apply(
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+// An unknown field is refused, never ignored: `buildingId` for `building_id` filed a whole estate.
+#[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     #[serde(default)]
     reason: String,
@@ -353,7 +359,6 @@ pub async fn transition(
     if matches!(action.as_str(), "advance" | "complete" | "settle" | "cancel") {
         caller.may(Operation::PayDrawdown, Target::City)?;
     }
-    state.store.drawdown_estate(&id).await?;
     let at = recorded_on(&caller, r.date.as_deref(), "date")?;
     // The person who acts and the office they act for are both recorded; core decides whether
     // they may (the estate's street office decides, clerks pay).
@@ -384,6 +389,8 @@ pub async fn transition(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+// An unknown field is refused, never ignored: `buildingId` for `building_id` filed a whole estate.
+#[serde(deny_unknown_fields)]
 pub struct VoteRequest {
     unit_id: String,
     vote: String,

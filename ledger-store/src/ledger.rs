@@ -19,19 +19,15 @@ use crate::{dispatch, StoreError, Tx};
 const NAMES_PER_LOOKUP: usize = 1000;
 
 /// Entries a plan posts, each with its canonical stored form and content hash.
-pub(crate) struct NewEntries;
-
-impl NewEntries {
-    pub(crate) fn of(entries: &[Entry]) -> Vec<NewEntry> {
-        entries
-            .iter()
-            .map(|entry| {
-                let stored = StoredEntry::from_entry(entry);
-                let content_hash = stored.content_hash();
-                NewEntry { entry: entry.clone(), stored, content_hash }
-            })
-            .collect()
-    }
+pub(crate) fn new_entries(entries: &[Entry]) -> Vec<NewEntry> {
+    entries
+        .iter()
+        .map(|entry| {
+            let stored = StoredEntry::from_entry(entry);
+            let content_hash = stored.content_hash();
+            NewEntry { entry: entry.clone(), stored, content_hash }
+        })
+        .collect()
 }
 
 pub(crate) struct EntryRow<'a> {

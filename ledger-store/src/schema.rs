@@ -113,46 +113,38 @@ const DROP_OLD: &str = "DROP TABLE mfund_schema_versions";
 const RECORD: &str = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
                       VALUES ($1, $2, TRUE, $3, -1)";
 
+/// Carries a database of the old scheme over on one engine's connection: the same steps for
+/// both engines, only the question whether the old table exists differs.
+macro_rules! carry_over {
+    ($tx:expr, $old_table_exists:expr, $files:expr) => {{
+        let old: i64 = sqlx::query_scalar($old_table_exists).fetch_one(&mut *$tx).await?;
+        if old > 0 {
+            $tx.ensure_migrations_table().await.map_err(sqlx::Error::from)?;
+            let versions: Vec<i64> = sqlx::query_scalar(OLD_VERSIONS).fetch_all(&mut *$tx).await?;
+            for migration in carried($files, &versions)? {
+                sqlx::query(RECORD)
+                    .bind(migration.version)
+                    .bind(&*migration.description)
+                    .bind(&*migration.checksum)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            sqlx::raw_sql(DROP_OLD).execute(&mut *$tx).await?;
+        }
+        Ok(())
+    }};
+}
+
 async fn carry_over_sqlite(tx: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
-    let old: Option<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'mfund_schema_versions'")
-            .fetch_optional(&mut *tx)
-            .await?;
-    if old.is_none() {
-        return Ok(());
-    }
-    tx.ensure_migrations_table().await.map_err(sqlx::Error::from)?;
-    let versions: Vec<i64> = sqlx::query_scalar(OLD_VERSIONS).fetch_all(&mut *tx).await?;
-    for migration in carried(files::SQLITE, &versions)? {
-        sqlx::query(RECORD)
-            .bind(migration.version)
-            .bind(&*migration.description)
-            .bind(&*migration.checksum)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::raw_sql(DROP_OLD).execute(&mut *tx).await?;
-    Ok(())
+    carry_over!(
+        tx,
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'mfund_schema_versions'",
+        files::SQLITE
+    )
 }
 
 async fn carry_over_postgres(tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-    let old: bool =
-        sqlx::query_scalar("SELECT to_regclass('mfund_schema_versions') IS NOT NULL").fetch_one(&mut *tx).await?;
-    if !old {
-        return Ok(());
-    }
-    tx.ensure_migrations_table().await.map_err(sqlx::Error::from)?;
-    let versions: Vec<i64> = sqlx::query_scalar(OLD_VERSIONS).fetch_all(&mut *tx).await?;
-    for migration in carried(files::POSTGRES, &versions)? {
-        sqlx::query(RECORD)
-            .bind(migration.version)
-            .bind(&*migration.description)
-            .bind(&*migration.checksum)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::raw_sql(DROP_OLD).execute(&mut *tx).await?;
-    Ok(())
+    carry_over!(tx, "SELECT CAST(COUNT(to_regclass('mfund_schema_versions')) AS BIGINT)", files::POSTGRES)
 }
 
 /// The migrations the old scheme says were applied; a version this program does not know

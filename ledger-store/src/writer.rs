@@ -26,7 +26,7 @@ use ledger_core::plan::Plan;
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::group::WriteGroup;
-use crate::ledger::{append_entries, NewEntries};
+use crate::ledger::{append_entries, new_entries};
 use crate::{Store, StoreError, Tx};
 
 /// The most writes committed together: bounds how long the first of them waits.
@@ -67,7 +67,7 @@ async fn write_plan<W: PlannedWrite>(write: &W, tx: &mut Tx) -> Result<W::Answer
     if plan.writes_nothing() {
         return Ok(plan.answer);
     }
-    let entries = NewEntries::of(&plan.entries);
+    let entries = new_entries(&plan.entries);
     let mut group = WriteGroup::new(tx);
     append_entries(tx, &mut group, &entries, &known_accounts).await?;
     write.add_rows(&mut group, &plan);

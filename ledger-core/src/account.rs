@@ -13,6 +13,19 @@ pub fn is_valid_id(text: &str) -> bool {
     (1..=MAX_ID_LEN).contains(&text.len()) && text.bytes().all(|b| ID_BYTE[usize::from(b)])
 }
 
+/// Entry ids that mfund itself generates begin with one of these: a drawdown's payments are
+/// `DD-{drawdown_id}-advance` and `DD-{drawdown_id}-final`. They are SPEC identifiers, so that
+/// every journal mfund writes stays readable by other systems, and imports refuse a new entry
+/// whose id begins so: no imported entry can take the id a workflow will need (an imported
+/// `DD-G9-advance` made G9's advance fail on every retry). A workflow that generates ids of
+/// another form adds its prefix here.
+pub const GENERATED_ID_PREFIXES: [&str; 1] = ["DD-"];
+
+/// The generated-id prefix `id` begins with, if any (see [`GENERATED_ID_PREFIXES`]).
+pub fn generated_id_prefix(id: &str) -> Option<&'static str> {
+    GENERATED_ID_PREFIXES.into_iter().find(|prefix| id.starts_with(prefix))
+}
+
 /// The bytes an identifier may hold, as a table: the reconciliation scanner checks every
 /// posting's account id, and a lookup beats a chain of comparisons.
 static ID_BYTE: [bool; 256] = {
@@ -213,6 +226,15 @@ impl EntryKind {
     pub fn parse(text: &str) -> Option<EntryKind> {
         EntryKind::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
+
+    /// Kinds whose entries move units' sub-ledgers only through a workflow of mfund: a
+    /// `drawdown` through the vote or the street office (SPEC §5), an `allocation` through
+    /// `mfund allocate` (§6), a `refund` through `mfund estate refund` (§10). A `payment` pays
+    /// a contractor (payable → bank) and is a workflow's only when it touches a unit, which
+    /// [`crate::import`] judges per entry.
+    pub const fn is_workflow_only(self) -> bool {
+        matches!(self, EntryKind::Drawdown | EntryKind::Allocation | EntryKind::Refund)
+    }
 }
 
 impl fmt::Display for EntryKind {
@@ -255,6 +277,16 @@ mod tests {
             assert_eq!(ID_BYTE[usize::from(b)], expected, "byte {b}");
         }
         assert!(!is_valid_id("") && !is_valid_id(&"a".repeat(65)) && is_valid_id(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn generated_ids_are_spec_ids_with_a_reserved_prefix() {
+        assert_eq!(generated_id_prefix("DD-G9-advance"), Some("DD-"));
+        assert_eq!(generated_id_prefix("dd-G9-advance"), None, "ids are case-sensitive, so this one cannot collide");
+        assert_eq!(generated_id_prefix("J000000001"), None);
+        for prefix in GENERATED_ID_PREFIXES {
+            assert!(is_valid_id(&format!("{prefix}X")), "{prefix}");
+        }
     }
 
     #[test]

@@ -109,21 +109,39 @@ pub enum Break {
     SequenceGap { expected: i64 },
 }
 
-/// Walks stored entries in sequence order and finds the first break.
+/// SHA-256 of a file's bytes, as an import records the journal it was given.
+pub fn file_hash(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+/// Walks stored entries in sequence order and finds the first break. Counts the postings its
+/// entries' hashes covered, so that the caller can prove no posting lies outside them, and
+/// looks for a head an auditor kept earlier (an entry removed from the end leaves no gap, but
+/// the kept head is then no longer in the chain).
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     previous: Hash,
     next_seq: i64,
     checked: u64,
+    postings: u64,
+    expected_head: Option<Hash>,
+    /// The sequence number of the entry whose chain hash is the expected head (0: the genesis).
+    expected_found_at: Option<i64>,
 }
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier { previous: GENESIS, next_seq: 1, checked: 0 }
+        ChainVerifier::expecting(None)
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that also looks for `expected_head` among the chain hashes it checks.
+    pub fn expecting(expected_head: Option<Hash>) -> ChainVerifier {
+        let expected_found_at = (expected_head == Some(GENESIS)).then_some(0);
+        ChainVerifier { previous: GENESIS, next_seq: 1, checked: 0, postings: 0, expected_head, expected_found_at }
+    }
+
     pub fn check(
         &mut self,
         seq: i64,
@@ -141,8 +159,12 @@ impl ChainVerifier {
             return Err(Break::ChainChanged);
         }
         self.previous = *stored_chain;
+        if self.expected_found_at.is_none() && self.expected_head == Some(*stored_chain) {
+            self.expected_found_at = Some(seq);
+        }
         self.next_seq += 1;
         self.checked += 1;
+        self.postings += entry.postings.len() as u64;
         Ok(())
     }
 
@@ -150,7 +172,78 @@ impl ChainVerifier {
         self.checked
     }
 
+    /// Postings of the entries checked so far: each one covered by its entry's content hash.
+    pub fn postings_covered(&self) -> u64 {
+        self.postings
+    }
+
+    /// Where the expected head was found: `Some(seq)` (0 for the empty chain's), `None` when it
+    /// is not (yet) in the chain or none was expected.
+    pub fn expected_found_at(&self) -> Option<i64> {
+        self.expected_found_at
+    }
+
     pub fn head(&self) -> Hash {
         self.previous
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> StoredEntry {
+        let posting = |account: &str, debit_fen, credit_fen| StoredPosting {
+            account: account.to_owned(),
+            debit_fen,
+            credit_fen,
+            memo: String::new(),
+        };
+        StoredEntry {
+            entry_id: id.to_owned(),
+            date: "2025-01-02".to_owned(),
+            kind: "deposit".to_owned(),
+            reverses: None,
+            postings: vec![posting("bank:1", 10, 0), posting("unit:U1", 0, 10)],
+        }
+    }
+
+    /// The chain of `n` entries: each with its content and chain hash.
+    fn chain(n: usize) -> Vec<(StoredEntry, Hash, Hash)> {
+        let mut previous = GENESIS;
+        (1..=n)
+            .map(|k| {
+                let e = entry(&format!("J{k}"));
+                let content = e.content_hash();
+                previous = chain_hash(&previous, &content);
+                (e, content, previous)
+            })
+            .collect()
+    }
+
+    fn walk(entries: &[(StoredEntry, Hash, Hash)], expected: Option<Hash>) -> ChainVerifier {
+        let mut verifier = ChainVerifier::expecting(expected);
+        for (seq, (e, content, chained)) in entries.iter().enumerate() {
+            verifier.check(seq as i64 + 1, e, content, chained).unwrap();
+        }
+        verifier
+    }
+
+    #[test]
+    fn a_kept_head_is_found_where_it_was_and_not_after_truncation() {
+        let full = chain(5);
+        let kept = full[4].2;
+        assert_eq!(walk(&full, Some(kept)).expected_found_at(), Some(5));
+        // Two entries appended since the head was kept: still found, at its place.
+        assert_eq!(walk(&chain(7), Some(kept)).expected_found_at(), Some(5));
+        // The newest two removed: the remaining chain verifies, but the kept head is gone.
+        let truncated = walk(&full[..3], Some(kept));
+        assert_eq!((truncated.checked(), truncated.expected_found_at()), (3, None));
+        assert_eq!(walk(&[], Some(GENESIS)).expected_found_at(), Some(0));
+    }
+
+    #[test]
+    fn the_walk_counts_the_postings_its_hashes_cover() {
+        assert_eq!(walk(&chain(4), None).postings_covered(), 8);
     }
 }

@@ -6,9 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::account::{Account, AccountError, AccountFault};
+use thiserror::Error;
+
+use crate::account::{generated_id_prefix, Account, AccountError, AccountFault, EntryKind};
 use crate::audit::{Hash, StoredEntry};
-use crate::entry::{Entry, EntryError, Posting};
+use crate::entry::{side_totals, Entry, EntryError, Posting};
 use crate::interchange::{
     unknown_parent, InputError, InputErrorKind, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE,
 };
@@ -33,6 +35,97 @@ pub struct StoredState {
     pub units: HashMap<String, Unit>,
     /// Content hash of every posted entry, by `entry_id`.
     pub entry_hashes: HashMap<String, Hash>,
+    /// The fund's configured special accounts (`bank:<no>`), the payment account first.
+    pub bank_accounts: Vec<String>,
+    /// The sum of every debit ever posted (= of every credit): no account's running total, and
+    /// no balance of any scope, can exceed it.
+    pub ledger_debit_fen: i64,
+}
+
+/// How an import was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// A clerk's import of the fund's own journal: deposits, top-ups, interest, corrections.
+    Ordinary,
+    /// An admin's import of another system's history (`mfund import --migration --as ADMIN`).
+    Migration,
+}
+
+/// What an import is taken as, which decides whether it may bring entries that only a
+/// workflow may post (see [`EntryKind::is_workflow_only`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Workflow entries are refused.
+    Ordinary,
+    /// The first entries of an empty ledger: the history the fund starts from, brought over from
+    /// the system before mfund, workflow entries included. Recorded as such.
+    Opening,
+    /// An admin's migration import: workflow entries admitted, recorded as such.
+    Migration,
+}
+
+impl Admission {
+    /// An ordinary import into a ledger without entries is its opening; a migration import is
+    /// always a migration.
+    pub fn of(kind: ImportKind, stored: &StoredState) -> Admission {
+        match kind {
+            ImportKind::Migration => Admission::Migration,
+            ImportKind::Ordinary if stored.entry_hashes.is_empty() => Admission::Opening,
+            ImportKind::Ordinary => Admission::Ordinary,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Admission::Ordinary => "ordinary",
+            Admission::Opening => "opening",
+            Admission::Migration => "migration",
+        }
+    }
+
+    fn admits_workflow_entries(self) -> bool {
+        self != Admission::Ordinary
+    }
+}
+
+/// Why a new entry may not be posted by an import, though it is well formed and balanced.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ImportFault {
+    #[error(
+        "entry id `{entry_id}` begins with `{prefix}`, which is mfund's own namespace (its drawdown payments are \
+         DD-<drawdown>-advance and DD-<drawdown>-final); give the entry another id"
+    )]
+    GeneratedId { entry_id: String, prefix: &'static str },
+    #[error(
+        "entry `{entry_id}` is of kind {kind}, which charges or credits units' sub-ledgers only through mfund's \
+         workflows (drawdown: the vote or the street office; allocation: mfund allocate; refund: mfund estate refund; \
+         a payment only when it touches no unit); another system's history comes in by an admin's migration import: \
+         mfund import --migration --as ADMIN"
+    )]
+    WorkflowOnly { entry_id: String, kind: EntryKind },
+    #[error(
+        "`{account}` is not one of the fund's special accounts ({configured}); an admin adds one with \
+         mfund bank add {number} --as NAME",
+        configured = describe_banks(.configured),
+        number = .account.strip_prefix("bank:").unwrap_or(.account)
+    )]
+    UnconfiguredBank { account: String, configured: Vec<String> },
+    #[error(
+        "entry `{entry_id}` would take the ledger's total debits past {}, the most a running total or a balance \
+         can hold exactly (i64 fen)",
+        crate::Money::from_fen(i64::MAX)
+    )]
+    TotalOverflow { entry_id: String },
+    #[error("a memo may not hold a NUL byte (U+0000): PostgreSQL cannot store one, so neither engine takes it")]
+    NulInMemo,
+}
+
+fn describe_banks(configured: &[String]) -> String {
+    match configured {
+        [] => "none is configured yet".to_owned(),
+        banks => format!("configured: {}", banks.join(", ")),
+    }
 }
 
 /// A checked entry ready to post, with its canonical stored form and content hash.
@@ -88,14 +181,76 @@ pub struct EntryChecker {
     known_entries: HashSet<String>,
     stored_hashes: HashMap<String, Hash>,
     already_stored: usize,
+    admission: Admission,
+    configured_banks: Vec<String>,
+    /// The first `bank:` account of a ledger that has none configured: it becomes the fund's.
+    adopted_bank: Option<String>,
+    /// Every debit posted so far, the stored ones and this import's.
+    ledger_debit_fen: i64,
 }
 
 impl EntryChecker {
-    pub fn new(stored: StoredState, registry: &RegistryFiles) -> EntryChecker {
+    pub fn new(stored: StoredState, registry: &RegistryFiles, admission: Admission) -> EntryChecker {
         let mut known_units: HashSet<String> = stored.units.into_keys().collect();
         known_units.extend(registry.units.iter().map(|u| u.value.unit_id.clone()));
         let known_entries = stored.entry_hashes.keys().cloned().collect();
-        EntryChecker { known_units, known_entries, stored_hashes: stored.entry_hashes, already_stored: 0 }
+        EntryChecker {
+            known_units,
+            known_entries,
+            stored_hashes: stored.entry_hashes,
+            already_stored: 0,
+            admission,
+            configured_banks: stored.bank_accounts,
+            adopted_bank: None,
+            ledger_debit_fen: stored.ledger_debit_fen,
+        }
+    }
+
+    /// The `bank:` account this import made the fund's special account (a ledger had none).
+    pub fn adopted_bank(&self) -> Option<&str> {
+        self.adopted_bank.as_deref()
+    }
+
+    /// The rules for an entry that is new to the ledger (an entry already posted identically
+    /// was admitted when it was posted, and importing it again changes nothing).
+    fn admit(&mut self, raw: &RawEntry, entry: &Entry) -> Result<(), InputError> {
+        let refuse = |line: u64, column: Option<(usize, &str)>, fault: ImportFault| {
+            located(JOURNAL_FILE, line, column, InputErrorKind::Import(fault))
+        };
+        if let Some(prefix) = generated_id_prefix(entry.id()) {
+            let fault = ImportFault::GeneratedId { entry_id: entry.id().to_owned(), prefix };
+            return Err(refuse(raw.line, Some((1, "entry_id")), fault));
+        }
+        if needs_workflow(entry) && !self.admission.admits_workflow_entries() {
+            let fault = ImportFault::WorkflowOnly { entry_id: entry.id().to_owned(), kind: entry.kind() };
+            return Err(refuse(raw.line, Some((3, "kind")), fault));
+        }
+        for (p, line) in entry.postings().iter().zip(raw.postings.iter().map(|p| p.line)) {
+            if p.memo.contains('\0') {
+                return Err(refuse(line, Some((7, "memo")), ImportFault::NulInMemo));
+            }
+            if let Account::Bank(_) = &p.account {
+                self.admit_bank(&p.account.to_string()).map_err(|fault| refuse(line, Some((4, "account")), fault))?;
+            }
+        }
+        let (debit, _) = side_totals(entry.postings()).expect("a built entry's sides are summed");
+        self.ledger_debit_fen = self
+            .ledger_debit_fen
+            .checked_add(debit.fen())
+            .ok_or_else(|| refuse(raw.line, None, ImportFault::TotalOverflow { entry_id: entry.id().to_owned() }))?;
+        Ok(())
+    }
+
+    fn admit_bank(&mut self, account: &str) -> Result<(), ImportFault> {
+        if self.configured_banks.iter().any(|b| b == account) || self.adopted_bank.as_deref() == Some(account) {
+            return Ok(());
+        }
+        if self.configured_banks.is_empty() && self.adopted_bank.is_none() {
+            self.adopted_bank = Some(account.to_owned());
+            return Ok(());
+        }
+        let configured = self.configured_banks.iter().chain(&self.adopted_bank).cloned().collect();
+        Err(ImportFault::UnconfiguredBank { account: account.to_owned(), configured })
     }
 
     /// A checked new entry, `None` when it is already posted identically, or why it cannot be.
@@ -116,7 +271,10 @@ impl EntryChecker {
                 let error = located(JOURNAL_FILE, raw.line, Some((1, "entry_id")), kind);
                 Err(Problem { error, stored_entry: Some(entry.id().to_owned()) })
             }
-            None => Ok(Some(NewEntry { entry, stored, content_hash })),
+            None => {
+                self.admit(raw, &entry).map_err(|error| Problem { error, stored_entry: None })?;
+                Ok(Some(NewEntry { entry, stored, content_hash }))
+            }
         }
     }
 
@@ -124,6 +282,13 @@ impl EntryChecker {
     pub fn already_stored(&self) -> usize {
         self.already_stored
     }
+}
+
+/// Whether only a workflow of mfund may post `entry` (see [`EntryKind::is_workflow_only`]): a
+/// workflow kind, or a payment that touches a unit's sub-ledger.
+pub fn needs_workflow(entry: &Entry) -> bool {
+    entry.kind().is_workflow_only()
+        || (entry.kind() == EntryKind::Payment && entry.postings().iter().any(|p| p.account.unit_id().is_some()))
 }
 
 /// Compares a registry row with what is stored under its id: new, identical, or conflicting.
@@ -224,4 +389,123 @@ pub fn check_entry(
         };
         located(JOURNAL_FILE, raw.line, column, InputErrorKind::Entry { entry_id: raw.entry_id.clone(), error: e })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interchange::JournalReader;
+    use crate::registry::{FloorArea, UnitUse};
+
+    fn stored(entries: &[&str], banks: &[&str], debit_fen: i64) -> StoredState {
+        let mut state = StoredState::default();
+        let unit = Unit {
+            unit_id: "U1".into(),
+            building_id: "B1".into(),
+            floor_area: FloorArea::from_centi_m2(10_000).unwrap(),
+            unit_use: UnitUse::Residential,
+            owner: "王".into(),
+        };
+        state.units.insert("U1".into(), unit);
+        state.entry_hashes = entries.iter().map(|id| ((*id).to_owned(), [7; 32])).collect();
+        state.bank_accounts = banks.iter().map(|b| (*b).to_owned()).collect();
+        state.ledger_debit_fen = debit_fen;
+        state
+    }
+
+    /// Checks every entry of `journal` rows; the first problem's message with its place.
+    fn check(state: StoredState, admission: Admission, rows: &str) -> Result<EntryChecker, String> {
+        let csv = format!("entry_id,date,kind,account,debit,credit,memo\n{rows}");
+        let mut checker = EntryChecker::new(state, &RegistryFiles::default(), admission);
+        for raw in JournalReader::new(csv.as_bytes()).unwrap() {
+            checker.check(&raw.unwrap()).map_err(|p| p.error.to_string())?;
+        }
+        Ok(checker)
+    }
+
+    const DEPOSIT: &str = "J1,2025-01-02,deposit,bank:6222,10,,\nJ1,2025-01-02,deposit,unit:U1,,10,\n";
+
+    #[test]
+    fn the_first_bank_account_of_a_ledger_without_one_becomes_the_funds() {
+        let checker = check(stored(&[], &[], 0), Admission::Opening, DEPOSIT).unwrap();
+        assert_eq!(checker.adopted_bank(), Some("bank:6222"));
+        let configured = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, DEPOSIT).unwrap();
+        assert_eq!(configured.adopted_bank(), None, "configured already");
+    }
+
+    #[test]
+    fn a_posting_to_an_unconfigured_bank_account_is_refused_at_its_line() {
+        let typo = "J2,2025-01-03,deposit,bank:622,5,,\nJ2,2025-01-03,deposit,unit:U1,,5,\n";
+        let error = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, typo).unwrap_err();
+        assert!(error.starts_with("journal.csv:2:4: column `account`"), "{error}");
+        assert!(error.contains("`bank:622`") && error.contains("configured: bank:6222"), "{error}");
+        assert!(error.contains("mfund bank add 622 --as"), "{error}");
+        // Within one import, too: the first one is adopted, the second refused on its own line.
+        let two = format!("{DEPOSIT}J2,2025-01-03,deposit,unit:U1,5,,\nJ2,2025-01-03,deposit,bank:622,,5,\n");
+        let error = check(stored(&[], &[], 0), Admission::Opening, &two).unwrap_err();
+        assert!(error.starts_with("journal.csv:5:4:"), "{error}");
+    }
+
+    #[test]
+    fn generated_ids_are_refused_whatever_the_admission() {
+        let rows = "DD-G9-advance,2025-01-02,deposit,bank:6222,10,,\nDD-G9-advance,2025-01-02,deposit,unit:U1,,10,\n";
+        for admission in [Admission::Ordinary, Admission::Opening, Admission::Migration] {
+            let error = check(stored(&["J0"], &["bank:6222"], 0), admission, rows).unwrap_err();
+            assert!(error.starts_with("journal.csv:2:1: column `entry_id`"), "{error}");
+            assert!(error.contains("`DD-`"), "{error}");
+        }
+        // The drawdown planner's ids are in that namespace.
+        let id = crate::drawdown::plan::payment_entry_id("G9", crate::drawdown::Tranche::Advance);
+        assert_eq!(generated_id_prefix(&id), Some("DD-"));
+    }
+
+    #[test]
+    fn workflow_entries_need_an_opening_or_a_migration() {
+        let drawdown = "W1,2025-01-02,drawdown,unit:U1,10,,\nW1,2025-01-02,drawdown,bank:6222,,10,\n";
+        let refund = drawdown.replace("drawdown", "refund");
+        let allocation = "A1,2025-01-02,allocation,income:interest,10,,\nA1,2025-01-02,allocation,unit:U1,,10,\n";
+        let unit_payment = drawdown.replace("drawdown", "payment");
+        for rows in [drawdown, &refund, allocation, &unit_payment] {
+            let error = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, rows).unwrap_err();
+            assert!(error.starts_with("journal.csv:2:3: column `kind`"), "{error}");
+            assert!(error.contains("--migration --as ADMIN"), "{error}");
+            for admitted in [Admission::Opening, Admission::Migration] {
+                assert!(check(stored(&["J0"], &["bank:6222"], 0), admitted, rows).is_ok(), "{rows}");
+            }
+        }
+        let contractor = "P1,2025-01-02,payment,payable:C1,10,,\nP1,2025-01-02,payment,bank:6222,,10,\n";
+        assert!(check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, contractor).is_ok());
+    }
+
+    #[test]
+    fn an_import_into_an_empty_ledger_is_its_opening() {
+        assert_eq!(Admission::of(ImportKind::Ordinary, &stored(&[], &[], 0)), Admission::Opening);
+        assert_eq!(Admission::of(ImportKind::Ordinary, &stored(&["J0"], &[], 0)), Admission::Ordinary);
+        assert_eq!(Admission::of(ImportKind::Migration, &stored(&["J0"], &[], 0)), Admission::Migration);
+    }
+
+    #[test]
+    fn an_entry_past_the_range_of_running_totals_is_refused_by_name() {
+        // 10^15 yuan is the largest amount; 92 of them fit in i64 fen, the 93rd does not.
+        let most = "1000000000000000";
+        let mut rows = String::new();
+        for k in 1..=93 {
+            rows.push_str(&format!("J{k},2025-01-02,deposit,bank:6222,{most},,\nJ{k},2025-01-02,deposit,unit:U1,,{most},\n"));
+        }
+        let error = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, &rows).unwrap_err();
+        assert!(error.starts_with("journal.csv:186:"), "{error}");
+        assert!(error.contains("entry `J93`") && error.contains("92233720368547758.07"), "{error}");
+        // What is stored counts too.
+        let one = format!("J1,2025-01-02,deposit,bank:6222,{most},,\nJ1,2025-01-02,deposit,unit:U1,,{most},\n");
+        let error = check(stored(&["J0"], &["bank:6222"], i64::MAX - 5), Admission::Ordinary, &one).unwrap_err();
+        assert!(error.contains("entry `J1`"), "{error}");
+    }
+
+    #[test]
+    fn a_nul_byte_in_a_memo_is_refused_at_its_column() {
+        let rows = "J1,2025-01-02,deposit,bank:6222,10,,\nJ1,2025-01-02,deposit,unit:U1,,10,a\0b\n";
+        let error = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, rows).unwrap_err();
+        assert!(error.starts_with("journal.csv:3:7: column `memo`"), "{error}");
+        assert!(error.contains("NUL"), "{error}");
+    }
 }

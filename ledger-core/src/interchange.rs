@@ -109,6 +109,9 @@ pub enum InputErrorKind {
     Entry { entry_id: String, error: EntryError },
     #[error("entry `{entry_id}` is already posted with different content; in this file:\n    {described}")]
     AlreadyPosted { entry_id: String, described: String },
+    /// A well-formed entry that an import may not post (`crate::import::ImportFault`).
+    #[error("{0}")]
+    Import(#[from] crate::import::ImportFault),
 }
 
 fn entry_kinds() -> String {

@@ -442,6 +442,7 @@ pub async fn notice(State(state): State<AppState>, caller: Caller, Path(id): Pat
         &serde_json::json!({
             "drawdown_id": view.drawdown_id, "estate_id": view.estate_id, "work": view.description, "category": view.category,
             "contractor": view.contractor, "cost": view.final_cost.unwrap_or(view.paid), "paid": view.paid, "shares": shares,
+            "ledger_head": view.ledger_head,
         }),
     )
 }

@@ -34,17 +34,51 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the database and its schema (other commands do this too when needed).
-    Init,
+    /// Create the database and its schema (other commands do this too when needed), and
+    /// configure the fund's special bank accounts.
+    ///
+    /// Without --bank, the first `bank:` account a journal imports becomes the fund's special
+    /// account. Either way, a posting to any other `bank:` account is refused at import, with its
+    /// line; `mfund bank add` configures another.
+    Init {
+        /// A special account (专户) number, without `bank:`; repeat for several. Payments leave
+        /// from the first configured.
+        #[arg(long = "bank", value_name = "ACCOUNT_NO")]
+        banks: Vec<String>,
+        /// The admin who configures them (required with --bank), for the record.
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
     /// Load estates.csv, buildings.csv, units.csv and journal.csv from a folder.
     ///
     /// Any of the files may be absent. The import lands whole or not at all: every error names
     /// file, line and column, and nothing is written. Entries already posted with the same
     /// content are skipped, so importing the same files twice posts nothing twice.
+    ///
+    /// A new entry is refused when its id begins with `DD-` (mfund's own drawdown payments),
+    /// when it posts to a `bank:` account that is not configured (see `mfund bank`), or when it
+    /// is one only a workflow may post (kind drawdown, allocation or refund, or a payment that
+    /// touches a unit), unless the ledger is still empty (its opening import) or this is an
+    /// admin's --migration import; those two are recorded with who, when and the journal's
+    /// SHA-256.
     Import {
         /// Folder holding the CSV files.
         #[arg(long)]
         dir: PathBuf,
+        /// Another system's history, historical drawdowns, allocations and refunds included: an
+        /// admin's act, recorded as such. Needs --as.
+        #[arg(long)]
+        migration: bool,
+        /// Who imports (a clerk; the admin for --migration), for the record. Default: clerk.
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// The fund's special bank accounts (专户): `mfund bank add ACCOUNT_NO --as NAME` configures
+    /// one more (an admin's act, recorded with who and when, never removed); `mfund bank list`
+    /// shows them, the payment account first.
+    Bank {
+        #[command(subcommand)]
+        verb: BankVerb,
     },
     /// Reconcile the ledger with the bank: every unit, every statement line (SPEC §3).
     ///
@@ -81,7 +115,17 @@ pub enum Command {
     /// Show the unit sub-ledger balance of a unit, a building, an estate or the whole city.
     Balance(BalanceArgs),
     /// Recompute the audit hash chain and name the first entry that was changed, if any.
-    Verify,
+    ///
+    /// Also proves that every posting is covered by a chained entry's hash and that every
+    /// account's running totals are the sums of its chained postings. Prints the number of
+    /// entries and the head hash: keep it, and a later `verify --expect-head` shows whether the
+    /// newest entries were removed. Exit status 1 when anything does not hold.
+    Verify {
+        /// A head hash kept earlier (from verify, a public notice or a close): the chain must
+        /// still pass through it.
+        #[arg(long, value_name = "HASH", value_parser = parse_hash)]
+        expect_head: Option<[u8; 32]>,
+    },
     /// Write a deterministic synthetic city in the interchange files.
     Gen(GenArgs),
     /// Generate a small city, import it into a throwaway embedded database and summarise it.
@@ -112,6 +156,21 @@ pub enum UserVerb {
         name: String,
     },
     /// List users: name, role, scope and whether the token was revoked (never the token).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BankVerb {
+    /// Configure one more special account of the fund (an admin's act).
+    Add {
+        /// The account number, without `bank:`.
+        #[arg(value_name = "ACCOUNT_NO")]
+        number: String,
+        /// The admin who adds it, for the record.
+        #[arg(long = "as", value_name = "NAME")]
+        actor: String,
+    },
+    /// The configured special accounts, the payment account first, with who added each and when.
     List,
 }
 
@@ -182,4 +241,18 @@ pub struct GenArgs {
 
 fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).map_err(|e| e.to_string())
+}
+
+/// A chain hash: 64 hexadecimal digits.
+fn parse_hash(text: &str) -> Result<[u8; 32], String> {
+    let digits = text.trim();
+    let refuse = || format!("expected a head hash of 64 hexadecimal digits, found `{text}`");
+    if digits.len() != 64 || !digits.is_ascii() {
+        return Err(refuse());
+    }
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| refuse())?;
+    }
+    Ok(hash)
 }

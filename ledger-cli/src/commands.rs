@@ -8,23 +8,27 @@ use ledger_core::drawdown::{Act, Application, ScopeRequest};
 use ledger_core::drawdown::{Category, Route};
 use ledger_core::Money;
 use ledger_gen::{GenOptions, GenSummary};
-use ledger_store::{BalanceScope, DrawdownView, ImportOutcome, Store, StoreError};
+use ledger_store::{BalanceScope, BankAddedBy, DrawdownView, ImportBy, ImportOutcome, Store, StoreError};
 use serde::Serialize;
 
-use crate::args::{BalanceArgs, Cli, Command, GenArgs, ReconcileArgs};
+use crate::args::{BalanceArgs, BankVerb, Cli, Command, GenArgs, ReconcileArgs};
 use crate::{files, progress, Outcome};
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let json = cli.json;
     match cli.command {
-        Command::Init => init(&cli.db, json).await,
-        Command::Import { dir } => import(&cli.db, &dir, json).await.map(|_| Outcome::Clean),
+        Command::Init { banks, actor } => init(&cli.db, &banks, actor.as_deref(), json).await,
+        Command::Import { dir, migration, actor } => {
+            let by = import_by(migration, actor.as_deref())?;
+            import(&cli.db, &dir, &by, json).await.map(|_| Outcome::Clean)
+        }
+        Command::Bank { verb } => bank(&cli.db, verb, json).await,
         Command::Serve { addr, holidays } => serve(&cli.db, &addr, holidays).await,
         Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
-        Command::Verify => verify(&cli.db, json).await,
+        Command::Verify { expect_head } => verify(&cli.db, expect_head, json).await,
         Command::Gen(args) => gen(args, json),
         Command::Demo { out } => demo(out, json).await,
     }
@@ -108,22 +112,67 @@ fn new_token() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn init(db: &str, json: bool) -> anyhow::Result<Outcome> {
+async fn init(db: &str, banks: &[String], actor: Option<&str>, json: bool) -> anyhow::Result<Outcome> {
     let store = open(db).await?;
+    let mut configured = store.bank_accounts().await?;
+    if !banks.is_empty() {
+        let Some(name) = actor else { bail!("--bank configures the fund's special accounts: say who does, with --as NAME") };
+        let admin = Actor::city(name, Role::Admin)?;
+        for number in banks {
+            configured = store.add_bank_account(&admin, number, BankAddedBy::Init).await?;
+        }
+    }
     if json {
-        print_json(&serde_json::json!({ "database": store.url(), "engine": store.engine() }))?;
+        print_json(&serde_json::json!({ "database": store.url(), "engine": store.engine(), "bank_accounts": configured }))?;
     } else {
         println!("{} database ready at {}", store.engine(), store.url());
+        print_banks(&configured);
     }
     Ok(Outcome::Clean)
 }
 
-async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcome> {
-    let outcome = import_files(db, dir).await?;
+fn print_banks(configured: &[ledger_store::BankAccount]) {
+    if configured.is_empty() {
+        println!("no special bank account configured yet: the first one a journal imports becomes the fund's");
+    }
+    for (i, b) in configured.iter().enumerate() {
+        let role = if i == 0 { "payments leave from here" } else { "takes postings" };
+        println!("  {} — {role} (added by {}, {}, {})", b.account, b.added_by, b.how, b.added_at);
+    }
+}
+
+async fn bank(db: &str, verb: BankVerb, json: bool) -> anyhow::Result<Outcome> {
+    let store = open(db).await?;
+    let configured = match verb {
+        BankVerb::Add { number, actor } => {
+            store.add_bank_account(&Actor::city(&actor, Role::Admin)?, &number, BankAddedBy::Added).await?
+        }
+        BankVerb::List => store.bank_accounts().await?,
+    };
+    if json {
+        print_json(&configured)?;
+    } else {
+        print_banks(&configured);
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The importer: a clerk by default; a migration is an admin's, named.
+fn import_by(migration: bool, actor: Option<&str>) -> anyhow::Result<ImportBy> {
+    if !migration {
+        return Ok(ImportBy::clerk(actor.unwrap_or("clerk"))?);
+    }
+    let Some(name) = actor else { bail!("--migration is an admin's import: say who, with --as NAME") };
+    Ok(ImportBy::migration(Actor::city(name, Role::Admin)?))
+}
+
+async fn import(db: &str, dir: &Path, by: &ImportBy, json: bool) -> anyhow::Result<ImportOutcome> {
+    let outcome = import_files(db, dir, by).await?;
     if json {
         print_json(&serde_json::json!({
             "estates": outcome.estates, "buildings": outcome.buildings, "units": outcome.units,
             "entries": outcome.entries, "postings": outcome.postings, "already_stored": outcome.already_stored,
+            "recorded_as": outcome.recorded_as, "adopted_bank": outcome.adopted_bank,
         }))?;
     } else {
         println!(
@@ -135,18 +184,24 @@ async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcom
             outcome.postings,
             outcome.already_stored
         );
+        if let Some(bank) = &outcome.adopted_bank {
+            println!("{bank} is now the fund's special account (the first one imported); others need `mfund bank add`");
+        }
+        if let Some(recorded) = outcome.recorded_as {
+            println!("recorded as the ledger's {recorded} import, by {}", by.actor);
+        }
     }
     Ok(outcome)
 }
 
-async fn import_files(db: &str, dir: &Path) -> anyhow::Result<ImportOutcome> {
+async fn import_files(db: &str, dir: &Path, by: &ImportBy) -> anyhow::Result<ImportOutcome> {
     let spinner = progress::spinner("reading");
     let city = files::read_city(dir);
     spinner.finish_and_clear();
     let (registry, journal) = city?;
     let store = open(db).await?;
     let bar = progress::bar("importing", "postings");
-    let result = store.import(registry, journal, &progress::reporter(&bar)).await;
+    let result = store.import_as(registry, journal, by, &progress::reporter(&bar)).await;
     bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -193,24 +248,49 @@ fn describe(scope: &BalanceScope) -> String {
     }
 }
 
-async fn verify(db: &str, json: bool) -> anyhow::Result<Outcome> {
+async fn verify(db: &str, expect_head: Option<[u8; 32]>, json: bool) -> anyhow::Result<Outcome> {
     let store = open(db).await?;
     let bar = progress::bar("verifying", "entries");
-    let outcome = store.verify(&progress::reporter(&bar)).await;
+    let outcome = store.verify_expecting(expect_head, &progress::reporter(&bar)).await;
     bar.finish_and_clear();
     let outcome = outcome?;
     if json {
         print_json(&outcome)?;
-    } else if let Some(b) = &outcome.first_break {
-        println!("chain broken at entry {} (seq {}): {}", b.entry_id, b.seq, b.reason);
-        println!("{} entries before it verified", outcome.entries_checked);
     } else {
-        println!("verified {} entries: the chain is intact; head {}", outcome.entries_checked, outcome.head);
-        if !outcome.totals_mismatches.is_empty() {
-            println!("running totals differ from the postings for: {}", outcome.totals_mismatches.join(", "));
-        }
+        print_verified(&outcome);
     }
     Ok(if outcome.is_intact() { Outcome::Clean } else { Outcome::Discrepancies })
+}
+
+fn print_verified(outcome: &ledger_store::VerifyOutcome) {
+    if let Some(b) = &outcome.first_break {
+        println!("chain broken at entry {} (seq {}): {}", b.entry_id, b.seq, b.reason);
+        println!("{} entries before it verified", outcome.entries_checked);
+        return;
+    }
+    println!(
+        "verified {} entries ({} postings): the chain is intact; head {}",
+        outcome.entries_checked, outcome.postings_checked, outcome.head
+    );
+    for posting in &outcome.uncovered_postings {
+        println!("not covered by the chain: {posting}");
+    }
+    for mismatch in &outcome.totals_mismatches {
+        println!("running totals differ from the chained postings: {mismatch}");
+    }
+    match &outcome.expected_head {
+        Some(e) if e.found_at_seq.is_none() => println!(
+            "expected head {} is not in the chain, which now ends at entry {} with head {}: entries were removed from the end, or changed",
+            e.head, outcome.entries_checked, outcome.head
+        ),
+        Some(e) => println!(
+            "expected head {} found at entry {} ({} entries added since)",
+            e.head,
+            e.found_at_seq.unwrap_or(0),
+            outcome.entries_checked as i64 - e.found_at_seq.unwrap_or(0)
+        ),
+        None => {}
+    }
 }
 
 fn generate(args: &GenArgs) -> anyhow::Result<GenSummary> {
@@ -302,8 +382,9 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         city_dir.display()
     ));
     let db = format!("sqlite://{}", folder.join("demo.db").display());
-    let imported = import_files(&db, &city_dir).await?;
-    let again = import_files(&db, &city_dir).await?;
+    let clerk = ImportBy::clerk("clerk")?;
+    let imported = import_files(&db, &city_dir, &clerk).await?;
+    let again = import_files(&db, &city_dir, &clerk).await?;
     if again.entries != 0 {
         bail!("the second import posted {} entries; importing twice must post nothing", again.entries);
     }

@@ -382,6 +382,7 @@ fn print_notice(v: &DrawdownView, json: bool) -> anyhow::Result<()> {
     for u in &v.units {
         println!("{:<24} {:>10} {:>12}", u.unit_id, u.floor_area.to_string(), u.charged.to_string());
     }
+    println!("账本链头 ledger chain head: {} entries, {}", v.ledger_head.entries, v.ledger_head.head);
     Ok(())
 }
 

@@ -197,10 +197,14 @@ pub enum Operation {
     /// Record an act on another day than today (a backfill of paper records).
     Backfill,
     ManageUsers,
+    /// Import another system's history, workflow entries included (`mfund import --migration`).
+    MigrationImport,
+    /// Configure the fund's special bank accounts (`mfund init --bank`, `mfund bank add`).
+    ConfigureBank,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 11] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -210,6 +214,8 @@ impl Operation {
         Operation::RecordVote,
         Operation::Backfill,
         Operation::ManageUsers,
+        Operation::MigrationImport,
+        Operation::ConfigureBank,
     ];
 
     fn describe(self) -> &'static str {
@@ -223,6 +229,8 @@ impl Operation {
             Operation::RecordVote => "recording votes",
             Operation::Backfill => "dating a record other than today",
             Operation::ManageUsers => "managing users",
+            Operation::MigrationImport => "a migration import of another system's history",
+            Operation::ConfigureBank => "configuring the fund's special bank accounts",
         }
     }
 }
@@ -271,7 +279,9 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
         Operation::Import | Operation::PayDrawdown | Operation::RecordVote => roles(&[Role::Clerk, Role::Admin]),
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
-        Operation::Backfill | Operation::ManageUsers => roles(&[Role::Admin]),
+        Operation::Backfill | Operation::ManageUsers | Operation::MigrationImport | Operation::ConfigureBank => {
+            roles(&[Role::Admin])
+        }
         Operation::ApplyDrawdown => match (actor.role, target) {
             (Role::Clerk | Role::Admin, _) => Ok(()),
             (Role::PropertyCompany, Target::Estate(estate)) => {
@@ -351,6 +361,8 @@ mod tests {
             (Operation::RecordVote,     ["Y", "-", "Y", "-", "-", "-", "-"]),
             (Operation::Backfill,       ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ManageUsers,    ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::MigrationImport, ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::ConfigureBank,  ["-", "-", "Y", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

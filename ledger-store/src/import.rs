@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
-use ledger_core::import::{plan_registry, EntryChecker, NewEntry, Problem, Refusal, RegistryFiles};
+use ledger_core::actor::{authorize, Actor, Operation, Role, Target};
+use ledger_core::audit::file_hash;
+use ledger_core::import::{
+    plan_registry, Admission, EntryChecker, ImportKind, NewEntry, Problem, Refusal, RegistryFiles,
+};
 use ledger_core::interchange::JournalReader;
 use ledger_core::registry::{Building, Estate, Unit};
 
@@ -25,6 +29,32 @@ pub struct ImportOutcome {
     pub postings: usize,
     /// Entries in the files that were already posted identically.
     pub already_stored: usize,
+    /// `opening` or `migration` when the import was admitted to bring workflow entries and is
+    /// recorded in `import_records` as such; `None` for an ordinary import.
+    pub recorded_as: Option<&'static str>,
+    /// The `bank:` account this import made the fund's special account (the ledger had none).
+    pub adopted_bank: Option<String>,
+}
+
+/// Who imports, and whether as an ordinary import or an admin's migration (see
+/// [`ledger_core::import::Admission`]).
+#[derive(Debug, Clone)]
+pub struct ImportBy {
+    pub actor: Actor,
+    pub kind: ImportKind,
+}
+
+impl ImportBy {
+    /// An ordinary import by a clerk.
+    pub fn clerk(name: &str) -> Result<ImportBy, StoreError> {
+        let actor = Actor::city(name, Role::Clerk).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        Ok(ImportBy { actor, kind: ImportKind::Ordinary })
+    }
+
+    /// An admin's migration import of another system's history.
+    pub fn migration(actor: Actor) -> ImportBy {
+        ImportBy { actor, kind: ImportKind::Migration }
+    }
 }
 
 /// An import that was refused as a whole; the database is as it was.
@@ -73,6 +103,7 @@ const CREATE_POSTING_INDEX: &str = "CREATE INDEX postings_by_account ON postings
 struct CheckResult {
     refusal: Refusal,
     already_stored: usize,
+    adopted_bank: Option<String>,
 }
 
 /// An import this large (or one that registers units) refreshes PostgreSQL's statistics.
@@ -87,14 +118,36 @@ impl Store {
     /// the stored ledger and only what is new is written, in one transaction that other writers
     /// wait for. Checking runs on its own thread and streams batches to the writer, so parsing
     /// and hashing overlap with the database's work; any problem rolls the whole import back.
+    ///
+    /// An ordinary import by an unnamed clerk (see [`Store::import_as`]).
     pub async fn import(
         &self,
         registry: RegistryFiles,
         journal_csv: Option<Vec<u8>>,
         progress: Progress<'_>,
     ) -> Result<ImportOutcome, StoreError> {
+        self.import_as(registry, journal_csv, &ImportBy::clerk("import")?, progress).await
+    }
+
+    /// Imports as `by`: an ordinary import refuses entries only a workflow may post, unless the
+    /// ledger has no entries yet (its opening); a migration import (an admin's) admits them.
+    /// Either of those is recorded in `import_records` with who, when and the journal's SHA-256.
+    pub async fn import_as(
+        &self,
+        registry: RegistryFiles,
+        journal_csv: Option<Vec<u8>>,
+        by: &ImportBy,
+        progress: Progress<'_>,
+    ) -> Result<ImportOutcome, StoreError> {
+        let operation = match by.kind {
+            ImportKind::Ordinary => Operation::Import,
+            ImportKind::Migration => Operation::MigrationImport,
+        };
+        authorize(&by.actor, operation, Target::City).map_err(StoreError::Denied)?;
+        let journal_sha256 = hex::encode(file_hash(journal_csv.as_deref().unwrap_or_default()));
         let mut tx = self.begin_write().await?;
         let state = load_state(&mut tx).await?;
+        let admission = Admission::of(by.kind, &state);
         let mut refusal = Refusal::default();
         let plan = plan_registry(&state, &registry, &mut refusal);
         let total_rows = journal_csv.as_deref().map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
@@ -102,7 +155,7 @@ impl Store {
         // at the end than maintained row by row (PostgreSQL: 2×). Readers of `postings` wait
         // for such an import to commit; small imports keep the index.
         let bulk = total_rows >= BULK_MIN_ROWS && total_rows > state.entry_hashes.len() as u64;
-        let checker = EntryChecker::new(state, &registry);
+        let checker = EntryChecker::new(state, &registry, admission);
         let mut outcome = ImportOutcome {
             estates: plan.estates.len(),
             buildings: plan.buildings.len(),
@@ -123,6 +176,7 @@ impl Store {
         let checking = tokio::task::spawn_blocking(move || check_journal(journal_csv, checker, refusal, sender));
         let mut accounts = AccountNumbers::load(&mut tx).await?;
         let mut chain = Chain::load(&mut tx).await?;
+        let first_seq = chain.seq() + 1;
         let mut written = |rows: &[EntryRow<'_>]| {
             outcome.entries += rows.len();
             outcome.postings += rows.iter().map(|r| r.entry.postings.len()).sum::<usize>();
@@ -140,7 +194,7 @@ impl Store {
                 insert_accounts(&mut group, new_accounts);
                 insert_entries(&mut group, &rows, &accounts.ids);
                 group.send(&mut tx).await?;
-                totals_of(&rows, &accounts.ids, &mut totals);
+                totals_of(&rows, &accounts.ids, &mut totals)?;
                 written(&rows);
             }
         }
@@ -152,6 +206,21 @@ impl Store {
             return Err(StoreError::Refused(refused(&mut tx, checked.refusal).await?));
         }
         outcome.already_stored = checked.already_stored;
+        if let Some(bank) = &checked.adopted_bank {
+            crate::bank::record(&mut tx, bank, by.actor.user(), crate::bank::BankAddedBy::FirstImport).await?;
+            outcome.adopted_bank = Some(bank.clone());
+        }
+        let recorded = match admission {
+            Admission::Migration => true,
+            Admission::Opening => outcome.entries > 0,
+            Admission::Ordinary => false,
+        };
+        if recorded {
+            let last_seq = (outcome.entries > 0).then(|| chain.seq());
+            let record = ImportRecord { admission, by, journal_sha256: &journal_sha256, entries: outcome.entries };
+            record.insert(&mut tx, last_seq.map(|last| (first_seq, last))).await?;
+            outcome.recorded_as = Some(admission.as_str());
+        }
         if bulk {
             dispatch!(Tx, &mut *tx, |t| {
                 sqlx::query(CREATE_POSTING_INDEX).execute(&mut **t).await?;
@@ -241,7 +310,39 @@ fn check_journal(
     if refusal.total == 0 && !batch.is_empty() {
         let _ = sender.blocking_send(batch);
     }
-    CheckResult { refusal, already_stored: checker.already_stored() }
+    let adopted_bank = checker.adopted_bank().map(str::to_owned);
+    CheckResult { refusal, already_stored: checker.already_stored(), adopted_bank }
+}
+
+/// An import admitted to bring workflow entries, as `import_records` keeps it.
+struct ImportRecord<'a> {
+    admission: Admission,
+    by: &'a ImportBy,
+    journal_sha256: &'a str,
+    entries: usize,
+}
+
+impl ImportRecord<'_> {
+    async fn insert(&self, tx: &mut Tx, seqs: Option<(i64, i64)>) -> Result<(), StoreError> {
+        let (first, last) = (seqs.map(|s| s.0), seqs.map(|s| s.1));
+        dispatch!(Tx, tx, |t| {
+            sqlx::query(
+                "INSERT INTO import_records (import_no, admission, actor, role, at, journal_sha256, entries, first_seq, last_seq) \
+                 SELECT COALESCE(MAX(import_no), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8 FROM import_records",
+            )
+            .bind(self.admission.as_str())
+            .bind(self.by.actor.user())
+            .bind(self.by.actor.role().as_str())
+            .bind(crate::bank::now_utc())
+            .bind(self.journal_sha256)
+            .bind(self.entries as i64)
+            .bind(first)
+            .bind(last)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
 }
 
 /// The refusal with the stored versions of the entries the files contradict.
@@ -360,7 +461,7 @@ async fn copy_stream(
             copy.send(data.as_bytes()).await?;
             data.clear();
         }
-        totals_of(&rows, &accounts.ids, totals);
+        totals_of(&rows, &accounts.ids, totals)?;
         written(&rows);
     }
     copy.send(data.as_bytes()).await?;

@@ -79,6 +79,11 @@ impl Chain {
         Ok(Chain { seq, head })
     }
 
+    /// The sequence number of the last entry numbered so far.
+    pub(crate) fn seq(&self) -> i64 {
+        self.seq
+    }
+
     pub(crate) fn number<'a>(&mut self, batch: &'a [NewEntry]) -> Vec<EntryRow<'a>> {
         batch
             .iter()
@@ -96,13 +101,27 @@ pub(crate) fn insert_accounts(group: &mut WriteGroup<'_>, new_accounts: Vec<(i64
     group.insert_rows("accounts (account_id, account)", 2, "", values.collect());
 }
 
-/// Debit and credit totals per account number of some entry rows.
-pub(crate) fn totals_of(rows: &[EntryRow<'_>], accounts: &HashMap<String, i64>, totals: &mut HashMap<i64, (i64, i64)>) {
-    for p in rows.iter().flat_map(|r| &r.entry.postings) {
-        let total = totals.entry(accounts[&p.account]).or_insert((0, 0));
-        total.0 += p.debit_fen;
-        total.1 += p.credit_fen;
+/// Debit and credit totals per account number of some entry rows, summed with checked
+/// arithmetic (a release build would wrap): a sum past i64 fen refuses the write, naming the
+/// entry. (Imports never get here with one: core bounds the ledger's total debits.)
+pub(crate) fn totals_of(
+    rows: &[EntryRow<'_>],
+    accounts: &HashMap<String, i64>,
+    totals: &mut HashMap<i64, (i64, i64)>,
+) -> Result<(), StoreError> {
+    for r in rows {
+        for p in &r.entry.postings {
+            let total = totals.entry(accounts[&p.account]).or_insert((0, 0));
+            let sums = total.0.checked_add(p.debit_fen).zip(total.1.checked_add(p.credit_fen));
+            *total = sums.ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "entry `{}` would take the running totals of `{}` past the range of i64 fen",
+                    r.entry.entry_id, p.account
+                ))
+            })?;
+        }
     }
+    Ok(())
 }
 
 /// Adds posted amounts to the accounts' running totals, in the posting transaction.
@@ -159,9 +178,37 @@ pub(crate) async fn append_entries<'a>(
     let rows = chain.number(entries);
     insert_entries(group, &rows, &accounts.ids);
     let mut totals = HashMap::new();
-    totals_of(&rows, &accounts.ids, &mut totals);
+    totals_of(&rows, &accounts.ids, &mut totals)?;
     add_to_totals(group, &totals);
     Ok(())
+}
+
+/// The newest link of the audit chain: how many entries it holds and the last one's chain
+/// hash. An auditor, a public notice or a period close keeps it; `mfund verify --expect-head`
+/// later proves that the chain still passes through it (no entry up to it was changed, and none
+/// removed from the end).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainHead {
+    /// Entries in the chain (the last one's sequence number).
+    pub entries: i64,
+    /// The last entry's chain hash, hex (64 zeros for an empty ledger).
+    pub head: String,
+}
+
+impl crate::Store {
+    /// The chain's head as stored now (read, not recomputed: `verify` recomputes it).
+    pub async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let head = head_of(&mut tx).await?;
+        tx.commit().await?;
+        Ok(head)
+    }
+}
+
+/// The chain head as read inside `tx`.
+pub(crate) async fn head_of(tx: &mut Tx) -> Result<ChainHead, StoreError> {
+    let (entries, head) = chain_head(tx).await?;
+    Ok(ChainHead { entries, head: hex::encode(head) })
 }
 
 /// The last entry's sequence number and chain hash (0 and the genesis hash when empty).

@@ -10,6 +10,7 @@
 //! (triggers refuse UPDATE, DELETE and TRUNCATE), and each entry carries a chain hash over its
 //! predecessor, so `verify` can prove nothing was changed.
 
+mod bank;
 mod drawdown;
 mod estate;
 mod group;
@@ -28,7 +29,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use thiserror::Error;
 
 pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
-pub use import::{ImportOutcome, ImportRefused};
+pub use bank::{BankAccount, BankAddedBy};
+pub use import::{ImportBy, ImportOutcome, ImportRefused};
+pub use ledger::ChainHead;
 pub use query::{Balance, BalanceScope, VerifyOutcome};
 pub use users::{KeptAnswer, User};
 

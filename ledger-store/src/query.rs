@@ -41,6 +41,15 @@ pub(crate) async fn load_state(tx: &mut Tx) -> Result<StoredState, StoreError> {
     });
     state.entry_hashes =
         hashes.into_iter().map(|(id, hash)| Ok((id, to_hash(hash)?))).collect::<Result<HashMap<_, _>, StoreError>>()?;
+    state.bank_accounts = crate::bank::configured(tx).await?;
+    // Every debit ever posted: SQLite refuses an integer SUM past i64, PostgreSQL the cast.
+    let debits: Result<i64, sqlx::Error> = dispatch!(Tx, tx, |t| {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(debit_fen), 0) AS BIGINT) FROM account_totals")
+            .fetch_one(&mut **t)
+            .await
+    });
+    state.ledger_debit_fen =
+        debits.map_err(|e| StoreError::Corrupt(format!("the running totals cannot be summed in i64 fen: {e}")))?;
     Ok(state)
 }
 
@@ -147,17 +156,38 @@ pub struct Balance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyOutcome {
     pub entries_checked: u64,
-    /// The chain hash of the last entry checked; an auditor can keep it to detect later rewrites.
+    /// Postings covered by the content hashes of the entries checked.
+    pub postings_checked: u64,
+    /// The chain hash of the last entry checked; an auditor can keep it to detect later rewrites
+    /// and truncation (`mfund verify --expect-head`).
     pub head: String,
     pub first_break: Option<ChainBreak>,
-    /// Accounts whose running totals differ from the sum of their postings (at most a few
-    /// named): balances read from the totals would be wrong for them.
+    /// Postings that no chained entry's hash covers (an entry number that does not exist, an
+    /// account number that does not): they could move a balance unseen.
+    pub uncovered_postings: Vec<String>,
+    /// Accounts whose running totals differ from the sum of their chained postings (at most a
+    /// few named, with both figures): balances read from the totals would be wrong for them.
     pub totals_mismatches: Vec<String>,
+    /// The head asked for with `--expect-head`, and where the chain passes through it.
+    pub expected_head: Option<ExpectedHead>,
+}
+
+/// A head kept earlier, looked for in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectedHead {
+    pub head: String,
+    /// The sequence number of the entry whose chain hash it is (0: the empty ledger's); `None`
+    /// when the chain no longer passes through it: entries after the last one checked were
+    /// removed, or an entry up to it was changed.
+    pub found_at_seq: Option<i64>,
 }
 
 impl VerifyOutcome {
     pub fn is_intact(&self) -> bool {
-        self.first_break.is_none() && self.totals_mismatches.is_empty()
+        self.first_break.is_none()
+            && self.uncovered_postings.is_empty()
+            && self.totals_mismatches.is_empty()
+            && self.expected_head.as_ref().is_none_or(|e| e.found_at_seq.is_some())
     }
 }
 
@@ -318,57 +348,145 @@ impl Store {
     /// Recomputes every entry's content and chain hash in sequence order and names the first
     /// entry where the stored ledger no longer matches what was posted.
     pub async fn verify(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<VerifyOutcome, StoreError> {
-        let mut verifier = ChainVerifier::default();
+        self.verify_expecting(None, progress).await
+    }
+
+    /// [`Store::verify`], and also proves that the chain passes through `expected_head`, a head
+    /// kept earlier (from `verify`, a public notice, a close): removing the newest entries
+    /// leaves a chain that verifies, but not through that head. Beyond the chain it proves that
+    /// every posting is covered by a chained entry's hash and that every account's running
+    /// totals equal the sums of its chained postings.
+    pub async fn verify_expecting(
+        &self,
+        expected_head: Option<Hash>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<VerifyOutcome, StoreError> {
+        let mut verifier = ChainVerifier::expecting(expected_head);
         let mut after: i64 = 0;
         let total: i64 =
             dispatch!(Pool, &self.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(p).await?);
-        loop {
+        let mut first_break = None;
+        'walk: loop {
             let page = self.entry_page(after, VERIFY_PAGE_ENTRIES).await?;
             let Some((last, _)) = page.entries.last() else { break };
             after = last.seq;
             for (header, own) in page.entries {
-                let entry = stored_entry(&header, own);
-                let header = &header;
-                let checked = to_hash(header.content_hash.clone())
-                    .and_then(|content| Ok((content, to_hash(header.chain_hash.clone())?)));
-                let result = match checked {
-                    Ok((content, chain)) => verifier.check(header.seq, &entry, &content, &chain),
-                    Err(_) => Err(Break::ChainChanged),
-                };
-                if let Err(reason) = result {
-                    let reason = match reason {
-                        Break::ContentChanged => "its rows no longer match the content hash posted with it".to_owned(),
-                        Break::ChainChanged => "its chain hash does not follow from the entry before it".to_owned(),
-                        Break::SequenceGap { expected } => {
-                            format!("sequence jumps from {} to {}: an entry was removed", expected - 1, header.seq)
-                        }
-                    };
-                    let first_break = Some(ChainBreak { seq: header.seq, entry_id: header.entry_id.clone(), reason });
-                    return Ok(VerifyOutcome {
-                        entries_checked: verifier.checked(),
-                        head: hex::encode(verifier.head()),
-                        first_break,
-                        totals_mismatches: Vec::new(),
-                    });
+                if let Err(reason) = check_entry(&mut verifier, &header, own) {
+                    first_break = Some(ChainBreak { seq: header.seq, entry_id: header.entry_id.clone(), reason });
+                    break 'walk;
                 }
             }
             progress(verifier.checked(), total as u64);
         }
-        let totals_mismatches: Vec<String> = dispatch!(Pool, &self.pool, |p| {
-            sqlx::query_scalar(
-                "SELECT a.account FROM accounts a \
-                 LEFT JOIN account_totals t ON t.account_id = a.account_id \
+        let last_seq = verifier.checked() as i64;
+        let (uncovered_postings, totals_mismatches) = match first_break {
+            Some(_) => (Vec::new(), Vec::new()),
+            None => (self.uncovered_postings(last_seq, verifier.postings_covered()).await?, self.totals_mismatches().await?),
+        };
+        let expected_head = expected_head
+            .map(|hash| ExpectedHead { head: hex::encode(hash), found_at_seq: verifier.expected_found_at() });
+        Ok(VerifyOutcome {
+            entries_checked: verifier.checked(),
+            postings_checked: verifier.postings_covered(),
+            head: hex::encode(verifier.head()),
+            first_break,
+            uncovered_postings,
+            totals_mismatches,
+            expected_head,
+        })
+    }
+
+    /// Postings outside the chain's hashes: with entry numbers up to `last_seq` there must be
+    /// exactly the `covered` ones the walk hashed (one that names a missing account fell out of
+    /// the walk's join); above it, only postings of entries appended since the walk.
+    async fn uncovered_postings(&self, last_seq: i64, covered: u64) -> Result<Vec<String>, StoreError> {
+        const UNCOVERED: &str = "FROM postings p WHERE (p.entry_seq <= $1 OR NOT EXISTS \
+             (SELECT 1 FROM entries e WHERE e.seq = p.entry_seq)) AND (p.entry_seq < 1 OR p.entry_seq > $1 \
+             OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id))";
+        let (in_chain, beyond): (i64, i64) = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(
+                "SELECT CAST((SELECT COUNT(*) FROM postings WHERE entry_seq <= $1) AS BIGINT), \
+                 CAST((SELECT COUNT(*) FROM postings p WHERE p.entry_seq > $1 \
+                       AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.seq = p.entry_seq)) AS BIGINT)",
+            )
+            .bind(last_seq)
+            .fetch_one(p)
+            .await?
+        });
+        if in_chain as u64 == covered && beyond == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT p.entry_seq, p.line_no, p.account_id {UNCOVERED} ORDER BY p.entry_seq, p.line_no LIMIT 20");
+        let rows: Vec<(i64, i64, i64)> =
+            dispatch!(Pool, &self.pool, |p| sqlx::query_as(&sql).bind(last_seq).fetch_all(p).await?);
+        let mut named: Vec<String> = rows
+            .into_iter()
+            .map(|(seq, line, account)| {
+                format!("posting {line} of entry number {seq} (account number {account}): no chained entry's hash covers it")
+            })
+            .collect();
+        if named.is_empty() {
+            named.push(format!(
+                "{} postings are numbered within the chain's {last_seq} entries, but their hashes cover {covered}",
+                in_chain
+            ));
+        }
+        Ok(named)
+    }
+
+    /// Accounts whose running totals are not the sums of their postings, which the walk proved
+    /// are all chained; and totals kept for an account number that does not exist.
+    async fn totals_mismatches(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = dispatch!(Pool, &self.pool, |p| {
+            sqlx::query_as(
+                "SELECT COALESCE(a.account, 'account number ' || CAST(t.account_id AS TEXT)), \
+                 COALESCE(t.debit_fen, 0), COALESCE(t.credit_fen, 0), COALESCE(s.d, 0), COALESCE(s.c, 0) \
+                 FROM account_totals t LEFT JOIN accounts a ON a.account_id = t.account_id \
                  LEFT JOIN (SELECT account_id, CAST(SUM(debit_fen) AS BIGINT) AS d, CAST(SUM(credit_fen) AS BIGINT) AS c \
-                            FROM postings GROUP BY account_id) s ON s.account_id = a.account_id \
-                 WHERE COALESCE(t.debit_fen, 0) <> COALESCE(s.d, 0) OR COALESCE(t.credit_fen, 0) <> COALESCE(s.c, 0) \
-                 ORDER BY a.account LIMIT 20",
+                            FROM postings GROUP BY account_id) s ON s.account_id = t.account_id \
+                 WHERE a.account_id IS NULL OR t.debit_fen <> COALESCE(s.d, 0) OR t.credit_fen <> COALESCE(s.c, 0) \
+                 UNION ALL \
+                 SELECT a.account, 0, 0, s.d, s.c FROM accounts a \
+                 JOIN (SELECT account_id, CAST(SUM(debit_fen) AS BIGINT) AS d, CAST(SUM(credit_fen) AS BIGINT) AS c \
+                       FROM postings GROUP BY account_id) s ON s.account_id = a.account_id \
+                 WHERE NOT EXISTS (SELECT 1 FROM account_totals t WHERE t.account_id = a.account_id) \
+                 ORDER BY 1 LIMIT 20",
             )
             .fetch_all(p)
             .await?
         });
-        let head = hex::encode(verifier.head());
-        Ok(VerifyOutcome { entries_checked: verifier.checked(), head, first_break: None, totals_mismatches })
+        let fen = Money::from_fen;
+        Ok(rows
+            .into_iter()
+            .map(|(account, debit, credit, chained_debit, chained_credit)| {
+                format!(
+                    "{account}: running totals debit {} credit {}, its chained postings debit {} credit {}",
+                    fen(debit),
+                    fen(credit),
+                    fen(chained_debit),
+                    fen(chained_credit)
+                )
+            })
+            .collect())
     }
+}
+
+/// Checks one stored entry against the chain; why it breaks it, in words.
+fn check_entry(verifier: &mut ChainVerifier, header: &EntryHeader, own: Vec<StoredPosting>) -> Result<(), String> {
+    let entry = stored_entry(header, own);
+    let checked =
+        to_hash(header.content_hash.clone()).and_then(|content| Ok((content, to_hash(header.chain_hash.clone())?)));
+    let result = match checked {
+        Ok((content, chain)) => verifier.check(header.seq, &entry, &content, &chain),
+        Err(_) => Err(Break::ChainChanged),
+    };
+    result.map_err(|reason| match reason {
+        Break::ContentChanged => "its rows no longer match the content hash posted with it".to_owned(),
+        Break::ChainChanged => "its chain hash does not follow from the entry before it".to_owned(),
+        Break::SequenceGap { expected } => {
+            format!("sequence jumps from {} to {}: an entry was removed", expected - 1, header.seq)
+        }
+    })
 }
 
 /// Entries read per page when folding the stored journal for reconciliation.

@@ -191,25 +191,29 @@ pub(super) async fn payees(tx: &mut Tx, drawdown_id: &str) -> Result<(Vec<Payee>
 #[derive(sqlx::FromRow)]
 struct AccountRecord {
     account: String,
-    account_id: i64,
+    account_id: Option<i64>,
 }
 
-/// The ledger's `bank:` accounts (at most two: a payment needs to know there is exactly one),
-/// with their numbers.
+/// The account payments leave from: the first of the fund's configured special accounts
+/// (`crate::bank`), with its number once it has postings. Empty when none is configured yet.
+/// Other configured accounts take deposits; a typo'd `bank:` line can no longer make a payment
+/// ambiguous, since import refuses any account not configured.
 pub(super) async fn banks(tx: &mut Tx) -> Result<(Vec<Account>, HashMap<String, i64>), StoreError> {
-    // The same LIKE as the partial index `accounts_bank`, so that both engines use it.
-    let records: Vec<AccountRecord> = dispatch!(Tx, tx, |t| {
+    let record: Option<AccountRecord> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
-            "SELECT account, account_id FROM accounts WHERE account LIKE 'bank:%' ORDER BY account_id LIMIT 2",
+            "SELECT f.account, a.account_id FROM fund_bank_accounts f LEFT JOIN accounts a ON a.account = f.account \
+             ORDER BY f.position LIMIT 1",
         )
-        .fetch_all(&mut **t)
+        .fetch_optional(&mut **t)
         .await?
     });
     let mut banks = Vec::new();
     let mut known = HashMap::new();
-    for r in records {
+    if let Some(r) = record {
         banks.push(r.account.parse().map_err(|_| StoreError::Corrupt(format!("account `{}`", r.account)))?);
-        known.insert(r.account, r.account_id);
+        if let Some(id) = r.account_id {
+            known.insert(r.account, id);
+        }
     }
     Ok((banks, known))
 }

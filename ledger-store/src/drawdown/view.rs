@@ -34,6 +34,9 @@ pub struct DrawdownView {
     pub units: Vec<UnitShare>,
     pub payments: Vec<PaymentView>,
     pub events: Vec<EventView>,
+    /// The ledger's chain head when this was read, printed on the public notice: anyone who
+    /// keeps it can later have `mfund verify --expect-head` prove the entries behind it stand.
+    pub ledger_head: crate::ChainHead,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +128,7 @@ pub(super) async fn view_in(
         .fetch_all(&mut **t)
         .await?
     });
+    let ledger_head = crate::ledger::head_of(tx).await?;
     let charged: BTreeMap<String, i64> =
         charges.into_iter().map(|c| (c.account.trim_start_matches("unit:").to_owned(), c.debit_fen)).collect();
     let basis: Vec<ShareBasis> = units.iter().map(|b| ShareBasis { unit_id: &b.unit_id, area: b.area }).collect();
@@ -162,6 +166,7 @@ pub(super) async fn view_in(
             .map(|p| PaymentView { tranche: p.tranche, entry_id: p.entry_id, amount: Money::from_fen(p.amount_fen) })
             .collect(),
         events,
+        ledger_head,
     })
 }
 

@@ -11,6 +11,7 @@ mod bad_input;
 mod drawdown;
 mod gen_files;
 mod import;
+mod integrity;
 mod interop;
 mod reconcile;
 mod regression;

@@ -116,14 +116,18 @@ async fn init(db: &str, banks: &[String], actor: Option<&str>, json: bool) -> an
     let store = open(db).await?;
     let mut configured = store.bank_accounts().await?;
     if !banks.is_empty() {
-        let Some(name) = actor else { bail!("--bank configures the fund's special accounts: say who does, with --as NAME") };
+        let Some(name) = actor else {
+            bail!("--bank configures the fund's special accounts: say who does, with --as NAME")
+        };
         let admin = Actor::city(name, Role::Admin)?;
         for number in banks {
             configured = store.add_bank_account(&admin, number, BankAddedBy::Init).await?;
         }
     }
     if json {
-        print_json(&serde_json::json!({ "database": store.url(), "engine": store.engine(), "bank_accounts": configured }))?;
+        print_json(
+            &serde_json::json!({ "database": store.url(), "engine": store.engine(), "bank_accounts": configured }),
+        )?;
     } else {
         println!("{} database ready at {}", store.engine(), store.url());
         print_banks(&configured);

@@ -490,7 +490,9 @@ mod tests {
         let most = "1000000000000000";
         let mut rows = String::new();
         for k in 1..=93 {
-            rows.push_str(&format!("J{k},2025-01-02,deposit,bank:6222,{most},,\nJ{k},2025-01-02,deposit,unit:U1,,{most},\n"));
+            rows.push_str(&format!(
+                "J{k},2025-01-02,deposit,bank:6222,{most},,\nJ{k},2025-01-02,deposit,unit:U1,,{most},\n"
+            ));
         }
         let error = check(stored(&["J0"], &["bank:6222"], 0), Admission::Ordinary, &rows).unwrap_err();
         assert!(error.starts_with("journal.csv:186:"), "{error}");

@@ -28,8 +28,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
-pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 pub use bank::{BankAccount, BankAddedBy};
+pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 pub use import::{ImportBy, ImportOutcome, ImportRefused};
 pub use ledger::ChainHead;
 pub use query::{Balance, BalanceScope, VerifyOutcome};

@@ -381,7 +381,9 @@ impl Store {
         let last_seq = verifier.checked() as i64;
         let (uncovered_postings, totals_mismatches) = match first_break {
             Some(_) => (Vec::new(), Vec::new()),
-            None => (self.uncovered_postings(last_seq, verifier.postings_covered()).await?, self.totals_mismatches().await?),
+            None => {
+                (self.uncovered_postings(last_seq, verifier.postings_covered()).await?, self.totals_mismatches().await?)
+            }
         };
         let expected_head = expected_head
             .map(|hash| ExpectedHead { head: hex::encode(hash), found_at_seq: verifier.expected_found_at() });
@@ -416,7 +418,8 @@ impl Store {
         if in_chain as u64 == covered && beyond == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT p.entry_seq, p.line_no, p.account_id {UNCOVERED} ORDER BY p.entry_seq, p.line_no LIMIT 20");
+        let sql =
+            format!("SELECT p.entry_seq, p.line_no, p.account_id {UNCOVERED} ORDER BY p.entry_seq, p.line_no LIMIT 20");
         let rows: Vec<(i64, i64, i64)> =
             dispatch!(Pool, &self.pool, |p| sqlx::query_as(&sql).bind(last_seq).fetch_all(p).await?);
         let mut named: Vec<String> = rows

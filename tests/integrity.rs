@@ -18,7 +18,8 @@ on_both_engines!(
     a_posting_without_an_entry_is_refused_and_verify_sees_one_past_the_trigger,
     verify_expect_head_detects_the_newest_entries_removed,
     an_import_past_the_range_of_running_totals_is_refused_naming_the_entry,
-    a_nul_byte_in_a_memo_is_refused_cleanly
+    a_nul_byte_in_a_memo_is_refused_cleanly,
+    an_older_ledger_with_two_bank_accounts_pays_from_the_first
 );
 
 /// The gen city's one bank account.
@@ -371,4 +372,35 @@ async fn a_nul_byte_in_a_memo_is_refused_cleanly(engine: Engine) {
     assert!(message.contains("journal.csv:3:7: column `memo`") && message.contains("NUL"), "{message}");
     assert!(!message.contains("database error"), "{message}");
     assert_eq!(snapshot(&db.store().await).await.entries, 0);
+}
+
+/// A ledger of an earlier mfund (schema versions 1–8) whose journal named a second, mistyped
+/// `bank:` account: version 9 configures the one imported first, so payments go on, and the
+/// typo takes no more postings.
+async fn an_older_ledger_with_two_bank_accounts_pays_from_the_first(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ledger-store/migrations").join(match engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    });
+    let mut scripts: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+    scripts.sort();
+    let mut old = String::from("CREATE TABLE mfund_schema_versions (version BIGINT PRIMARY KEY);\n");
+    for (version, script) in scripts.iter().take(8).enumerate() {
+        old.push_str(&std::fs::read_to_string(script).unwrap());
+        old.push_str(&format!(";\nINSERT INTO mfund_schema_versions (version) VALUES ({});\n", version + 1));
+    }
+    old.push_str("INSERT INTO accounts (account_id, account) VALUES (1, 'unit:U1'), (2, 'bank:6222'), (3, 'bank:622');");
+    if engine == Engine::Sqlite {
+        std::fs::File::create(db.folder().join("test.db")).unwrap();
+    }
+    raw_sql(&db, &old).await.unwrap();
+    let store = db.store().await;
+    let banks = store.bank_accounts().await.unwrap();
+    let carried: Vec<(&str, &str)> = banks.iter().map(|b| (b.account.as_str(), b.how.as_str())).collect();
+    assert_eq!(carried, [("bank:6222", "carried_over")]);
+    let rows = "T1,2026-01-05,deposit,bank:622,100,,\nT1,2026-01-05,deposit,suspense,,100,\n";
+    let refused = import(&db, journal_only(rows).path(), &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains("`bank:622` is not one of the fund's special accounts"), "{}", stderr(&refused));
 }

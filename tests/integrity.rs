@@ -390,7 +390,9 @@ async fn an_older_ledger_with_two_bank_accounts_pays_from_the_first(engine: Engi
         old.push_str(&std::fs::read_to_string(script).unwrap());
         old.push_str(&format!(";\nINSERT INTO mfund_schema_versions (version) VALUES ({});\n", version + 1));
     }
-    old.push_str("INSERT INTO accounts (account_id, account) VALUES (1, 'unit:U1'), (2, 'bank:6222'), (3, 'bank:622');");
+    old.push_str(
+        "INSERT INTO accounts (account_id, account) VALUES (1, 'unit:U1'), (2, 'bank:6222'), (3, 'bank:622');",
+    );
     if engine == Engine::Sqlite {
         std::fs::File::create(db.folder().join("test.db")).unwrap();
     }

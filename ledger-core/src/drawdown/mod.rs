@@ -445,9 +445,10 @@ pub struct Tally {
 /// participating area and of the participating headcount voted yes.
 pub fn tally(beneficiaries: &[Beneficiary], votes: &BTreeMap<String, Vote>) -> Tally {
     let mut owners: BTreeMap<&str, (bool, bool, bool)> = BTreeMap::new(); // (took part, any yes, any no)
-    let (mut total_area, mut participating_area, mut yes_area) = (0i64, 0i64, 0i64);
+                                                                          // i128: no sum of i64 areas overflows it (a release build would wrap an i64 sum).
+    let (mut total_area, mut participating_area, mut yes_area) = (0i128, 0i128, 0i128);
     for b in beneficiaries {
-        let area = b.area.centi_m2();
+        let area = i128::from(b.area.centi_m2());
         total_area += area;
         let owner = owners.entry(b.owner.as_str()).or_insert((false, false, false));
         if let Some(vote) = votes.get(&b.unit_id) {
@@ -466,11 +467,13 @@ pub fn tally(beneficiaries: &[Beneficiary], votes: &BTreeMap<String, Vote>) -> T
     let total_owners = owners.len();
     let participating_owners = owners.values().filter(|o| o.0).count();
     let yes_owners = owners.values().filter(|o| o.1 && !o.2).count();
-    let wide = |v: i64| i128::from(v);
-    let passed = wide(participating_area) * 3 >= wide(total_area) * 2
+    let passed = participating_area * 3 >= total_area * 2
         && participating_owners * 3 >= total_owners * 2
-        && wide(yes_area) * 2 > wide(participating_area)
+        && yes_area * 2 > participating_area
         && yes_owners * 2 > participating_owners;
+    // The decision is exact; the figures shown stop at the largest i64 (never reached by a city).
+    let narrow = |v: i128| i64::try_from(v).unwrap_or(i64::MAX);
+    let (total_area, participating_area, yes_area) = (narrow(total_area), narrow(participating_area), narrow(yes_area));
     Tally {
         total_area_centi_m2: total_area,
         total_owners,

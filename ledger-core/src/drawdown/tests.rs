@@ -297,3 +297,17 @@ fn a_building_id_with_spaces_files_the_building_it_names() {
     assert!(plan.rows.contains(&Row::UnitsOf { estate_id: "E1".into(), building: Some("B1".into()) }), "{plan:?}");
     assert_eq!(plan.answer.message, "filed for 3 units");
 }
+
+/// Item 9 of issue 11: the tally summed floor areas in i64, which a release build wraps; 100
+/// units of the largest area pass i64 and the vote is still counted exactly.
+#[test]
+fn a_tally_past_the_range_of_i64_areas_counts_exactly() {
+    let largest = "1000000000000000";
+    let units: Vec<Beneficiary> = (0..100).map(|k| unit(&format!("U{k:03}"), &format!("O{k}"), largest)).collect();
+    let votes: BTreeMap<String, Vote> = (0..70).map(|k| (format!("U{k:03}"), Vote::Yes)).collect();
+    let counted = tally(&units, &votes);
+    assert!(counted.passed, "70 of 100 equal units took part and said yes: {counted:?}");
+    assert_eq!(counted.total_area_centi_m2, i64::MAX, "shown as the largest figure");
+    let too_few: BTreeMap<String, Vote> = (0..66).map(|k| (format!("U{k:03}"), Vote::Yes)).collect();
+    assert!(!tally(&units, &too_few).passed, "66 of 100 is short of 2/3");
+}

@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve { addr, holidays } => serve(&cli.db, &addr, holidays).await,
         Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
+        Command::Estate(args) => crate::estate::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify => verify(&cli.db, json).await,
@@ -209,6 +210,9 @@ async fn verify(db: &str, json: bool) -> anyhow::Result<Outcome> {
         if !outcome.totals_mismatches.is_empty() {
             println!("running totals differ from the postings for: {}", outcome.totals_mismatches.join(", "));
         }
+    }
+    if !json {
+        crate::estate::print_records(&outcome.records);
     }
     Ok(if outcome.is_intact() { Outcome::Clean } else { Outcome::Discrepancies })
 }

@@ -94,7 +94,8 @@ impl Store {
         progress: Progress<'_>,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let state = load_state(&mut tx).await?;
+        let mut state = load_state(&mut tx).await?;
+        crate::estate::registry_history(&mut tx, &mut state).await?;
         let mut refusal = Refusal::default();
         let plan = plan_registry(&state, &registry, &mut refusal);
         let total_rows = journal_csv.as_deref().map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);

@@ -28,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use thiserror::Error;
 
 pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
+pub use estate::{RecordBreakView, RecordsOutcome};
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
 pub use users::{KeptAnswer, User};
@@ -198,6 +199,7 @@ impl Store {
         let store =
             Store { pool, write_pool, url: url.to_owned(), writers: Default::default(), queue: Default::default() };
         schema::migrate(&store.pool).await?;
+        store.seal_unchained_records().await?;
         Ok(store)
     }
 

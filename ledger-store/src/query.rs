@@ -153,11 +153,13 @@ pub struct VerifyOutcome {
     /// Accounts whose running totals differ from the sum of their postings (at most a few
     /// named): balances read from the totals would be wrong for them.
     pub totals_mismatches: Vec<String>,
+    /// The records chain (workflow records and registry versions), walked after the entries.
+    pub records: crate::RecordsOutcome,
 }
 
 impl VerifyOutcome {
     pub fn is_intact(&self) -> bool {
-        self.first_break.is_none() && self.totals_mismatches.is_empty()
+        self.first_break.is_none() && self.totals_mismatches.is_empty() && self.records.first_break.is_none()
     }
 }
 
@@ -318,6 +320,7 @@ impl Store {
     /// Recomputes every entry's content and chain hash in sequence order and names the first
     /// entry where the stored ledger no longer matches what was posted.
     pub async fn verify(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<VerifyOutcome, StoreError> {
+        let records = crate::estate::records::verify(&self.pool).await?;
         let mut verifier = ChainVerifier::default();
         let mut after: i64 = 0;
         let total: i64 =
@@ -349,6 +352,7 @@ impl Store {
                         head: hex::encode(verifier.head()),
                         first_break,
                         totals_mismatches: Vec::new(),
+                        records,
                     });
                 }
             }
@@ -367,7 +371,7 @@ impl Store {
             .await?
         });
         let head = hex::encode(verifier.head());
-        Ok(VerifyOutcome { entries_checked: verifier.checked(), head, first_break: None, totals_mismatches })
+        Ok(VerifyOutcome { entries_checked: verifier.checked(), head, first_break: None, totals_mismatches, records })
     }
 }
 

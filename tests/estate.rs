@@ -93,8 +93,15 @@ async fn workflow_and_registry_records_refuse_update_and_delete(engine: Engine) 
     let c = imported(engine).await;
     c.approved_drawdown("T1", "2026-06-01");
     c.ok(&["drawdown", "advance", "--id", "T1", "--amount", "1000", "--date", "2026-06-01"]);
-    c.ok(&["drawdown", "vote", "--id", "T1", "--unit", &c.unit("0101"), "--vote", "yes"]).to_string();
     let unit = c.unit("0101");
+    c.ok(&[
+        "drawdown", "apply", "--id", "V1", "--estate", "E00001", "--building", &c.building, "--category",
+        "exterior_painting", "--estimate", "2000", "--contractor", "C1", "--applicant", "物业", "--date", "2026-06-01",
+    ]);
+    c.ok(&["drawdown", "vote", "--id", "V1", "--unit", &unit, "--vote", "yes"]);
+    // A changed vote is a new row; the latest counts.
+    assert_eq!(c.ok(&["drawdown", "vote", "--id", "V1", "--unit", &unit, "--vote", "no"])["changed"], true);
+    assert_eq!(c.ok(&["drawdown", "tally", "--id", "V1"])["yes_owners"], 0);
     let attempts = [
         ("DELETE FROM drawdown_payments".to_owned(), "append-only"),
         ("UPDATE drawdown_payments SET amount_fen = 1".to_owned(), "append-only"),
@@ -102,6 +109,8 @@ async fn workflow_and_registry_records_refuse_update_and_delete(engine: Engine) 
         ("DELETE FROM drawdown_events".to_owned(), "append-only"),
         ("UPDATE drawdowns SET estimate_fen = 1".to_owned(), "append-only"),
         ("DELETE FROM records".to_owned(), "append-only"),
+        ("UPDATE drawdown_votes SET vote = 'yes'".to_owned(), "append-only"),
+        ("DELETE FROM drawdown_votes".to_owned(), "append-only"),
         ("UPDATE estates SET street_office = 'elsewhere'".to_owned(), "kept"),
         (format!("UPDATE units SET floor_area_centi_m2 = floor_area_centi_m2 - 100 WHERE unit_id = '{unit}'"), "kept"),
         (format!("UPDATE units SET owner = 'x' WHERE unit_id = '{unit}'"), "kept"),

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::import::raw_sql;
 use crate::on_both_engines;
-use crate::support::{city, mfund, snapshot, stderr, stdout, Engine, TestDb};
+use crate::support::{city, http, mfund, snapshot, stderr, stdout, Engine, TestDb};
 
 on_both_engines!(
     workflow_and_registry_records_refuse_update_and_delete,
@@ -15,7 +15,8 @@ on_both_engines!(
     a_refund_pays_the_balance_out_and_closes_the_unit,
     a_move_hands_decisions_to_the_new_office_from_its_date,
     reimporting_a_changed_registry_fact_is_refused_naming_the_verb,
-    bad_registry_changes_are_refused_and_write_nothing
+    bad_registry_changes_are_refused_and_write_nothing,
+    the_api_records_registry_changes_for_clerks_only
 );
 
 struct City {
@@ -338,4 +339,56 @@ async fn bad_registry_changes_are_refused_and_write_nothing(engine: Engine) {
     assert_eq!(snapshot(&store).await, kept);
     let report = c.verify();
     assert_eq!(report["records"]["records_checked"], 0, "nothing was recorded: {report}");
+}
+
+async fn the_api_records_registry_changes_for_clerks_only(engine: Engine) {
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let c = imported(engine).await;
+    let store = c.db.store().await;
+    for (name, role, scope) in [("clerk", "clerk", ""), ("office", "street_office", c.office.as_str()), ("auditor", "auditor", "")] {
+        let user = ledger_store::User { name: name.into(), role: role.into(), scope: scope.into() };
+        store.add_user(&user, &ledger_api::token_hash(&format!("token-{name}"))).await.unwrap();
+    }
+    let router = ledger_api::app(ledger_api::AppState::new(store.clone(), Default::default()));
+    let unit = c.unit("0101");
+    let transfer = format!("/units/{unit}/transfer");
+    let body = json!({ "owner": "新业主", "effective_from": "2026-04-01", "reason": "合同 123" });
+    for who in ["office", "auditor"] {
+        let (status, answer) = http(&router, "POST", &transfer, Some(who), Some(body.clone()), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {answer}");
+    }
+    let (status, answer) = http(&router, "POST", &transfer, Some("clerk"), Some(body.clone()), Some("k1")).await;
+    assert_eq!((status, &answer["changed"]), (StatusCode::OK, &json!(true)), "{answer}");
+    let (_, again) = http(&router, "POST", &transfer, Some("clerk"), Some(body), Some("k1")).await;
+    assert_eq!(again, answer, "the same key gives the first answer");
+    let bad = [
+        (transfer.clone(), json!({ "owner": "x", "effective_from": "2026-04-01", "ownerName": "y" }), "ownerName"),
+        (transfer.clone(), json!({ "owner": " ", "effective_from": "2026-04-01" }), "owner"),
+        (transfer.clone(), json!({ "owner": "x", "effective_from": "01/04/2026" }), "effective_from"),
+        (format!("/units/{unit}/refund"), json!({ "entry_id": "bad id", "refunded_on": "2030-01-01" }), "entry_id"),
+        ("/estates/E00001/move".to_owned(), json!({ "effective_from": "2026-04-01" }), "street_office"),
+    ];
+    for (path, body, names) in bad {
+        let (status, answer) = http(&router, "POST", &path, Some("clerk"), Some(body), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains(names), "{answer}");
+    }
+    let moved = json!({ "street_office": "新街道", "effective_from": "2026-06-01" });
+    let (status, answer) = http(&router, "POST", "/estates/E00001/move", Some("clerk"), Some(moved), None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let refund = json!({ "entry_id": "RF-API", "refunded_on": "2030-01-02" });
+    let (status, answer) = http(&router, "POST", &format!("/units/{unit}/refund"), Some("clerk"), Some(refund), None).await;
+    assert_eq!((status, &answer["entry_id"]), (StatusCode::OK, &json!("RF-API")), "{answer}");
+    let (status, _) = http(&router, "POST", "/units/NOPE/transfer", Some("clerk"), Some(json!({ "owner": "x", "effective_from": "2026-04-01" })), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder().uri("/api/openapi.json").body(axum::body::Body::empty()).unwrap();
+    let doc = router.clone().oneshot(request).await.unwrap();
+    let doc = axum::body::to_bytes(doc.into_body(), 1 << 24).await.unwrap();
+    let doc: Value = serde_json::from_slice(&doc).unwrap();
+    for path in ["/api/v1/units/{id}/transfer", "/api/v1/units/{id}/refund", "/api/v1/estates/{id}/move"] {
+        assert!(doc["paths"][path]["post"].is_object(), "{path} is in the OpenAPI document");
+    }
+    assert_eq!(c.run(&["verify"]).status.code(), Some(0));
 }

@@ -274,3 +274,9 @@ impl Store {
         Ok(views)
     }
 }
+
+/// The stored drawdown (offices in force today), for tests of other modules.
+#[cfg(test)]
+pub(crate) async fn existing_for_tests(tx: &mut Tx, drawdown_id: &str) -> Stored {
+    load::existing(tx, drawdown_id, today()).await.unwrap()
+}

@@ -212,3 +212,6 @@ pub(crate) async fn refuse_closed_postings(tx: &mut Tx, entries: &[Entry]) -> Re
 }
 
 pub(crate) use load::history as registry_history;
+
+#[cfg(test)]
+mod tests;

@@ -61,8 +61,25 @@ impl City {
     /// A green-channel drawdown of the first building filed on `day` and approved by its office.
     fn approved_drawdown(&self, id: &str, day: &str) {
         self.ok(&[
-            "drawdown", "apply", "--id", id, "--estate", "E00001", "--building", &self.building, "--category",
-            "elevator", "--estimate", "2000", "--contractor", "C1", "--applicant", "物业", "--green-channel", "--date", day,
+            "drawdown",
+            "apply",
+            "--id",
+            id,
+            "--estate",
+            "E00001",
+            "--building",
+            &self.building,
+            "--category",
+            "elevator",
+            "--estimate",
+            "2000",
+            "--contractor",
+            "C1",
+            "--applicant",
+            "物业",
+            "--green-channel",
+            "--date",
+            day,
         ]);
         let office = format!("street_office:{}", self.office);
         self.ok(&["drawdown", "approve", "--id", id, "--as", &office, "--reason", "ok", "--date", day]);
@@ -96,8 +113,24 @@ async fn workflow_and_registry_records_refuse_update_and_delete(engine: Engine) 
     c.ok(&["drawdown", "advance", "--id", "T1", "--amount", "1000", "--date", "2026-06-01"]);
     let unit = c.unit("0101");
     c.ok(&[
-        "drawdown", "apply", "--id", "V1", "--estate", "E00001", "--building", &c.building, "--category",
-        "exterior_painting", "--estimate", "2000", "--contractor", "C1", "--applicant", "物业", "--date", "2026-06-01",
+        "drawdown",
+        "apply",
+        "--id",
+        "V1",
+        "--estate",
+        "E00001",
+        "--building",
+        &c.building,
+        "--category",
+        "exterior_painting",
+        "--estimate",
+        "2000",
+        "--contractor",
+        "C1",
+        "--applicant",
+        "物业",
+        "--date",
+        "2026-06-01",
     ]);
     c.ok(&["drawdown", "vote", "--id", "V1", "--unit", &unit, "--vote", "yes"]);
     // A changed vote is a new row; the latest counts.
@@ -150,7 +183,8 @@ async fn a_rewritten_approver_is_named_by_verify(engine: Engine) {
     c.approved_drawdown("A1", "2026-06-01");
     let sqlite = ["drawdown_events_no_update"];
     raw_sql(&c.db, &disable(engine, "drawdown_events", &sqlite)).await.unwrap();
-    let changed = raw_sql(&c.db, "UPDATE drawdown_events SET actor = '冒名', office = '别的街道' WHERE action = 'approve'");
+    let changed =
+        raw_sql(&c.db, "UPDATE drawdown_events SET actor = '冒名', office = '别的街道' WHERE action = 'approve'");
     assert_eq!(changed.await, Ok(1));
     let report = c.verify();
     let first = &report["records"]["first_break"];
@@ -181,7 +215,8 @@ async fn a_transfer_changes_the_owner_from_its_date(engine: Engine) {
     };
     assert_ne!(owner_on("2026-03-31"), "新业主甲");
     assert_eq!(owner_on("2026-04-01"), "新业主甲");
-    let early = c.refused(&["estate", "transfer", "--unit", &unit, "--owner", "乙", "--date", "2026-03-01", "--as", "王会计"]);
+    let early =
+        c.refused(&["estate", "transfer", "--unit", &unit, "--owner", "乙", "--date", "2026-03-01", "--as", "王会计"]);
     assert!(early.contains("already changed from 2026-04-01"), "{early}");
     let report = c.verify();
     assert_eq!(report["records"]["first_break"], Value::Null, "{report}");
@@ -212,7 +247,18 @@ async fn a_refund_pays_the_balance_out_and_closes_the_unit(engine: Engine) {
     assert_eq!(done["amount"], before.as_str(), "{done}");
     assert_eq!(c.balance(&unit), "0.00");
     assert_eq!(c.ok(&args)["changed"], false, "the same refund again changes nothing");
-    let other = c.refused(&["estate", "refund", "--unit", &unit, "--date", "2030-01-02", "--entry-id", "RF-2", "--as", "王会计"]);
+    let other = c.refused(&[
+        "estate",
+        "refund",
+        "--unit",
+        &unit,
+        "--date",
+        "2030-01-02",
+        "--entry-id",
+        "RF-2",
+        "--as",
+        "王会计",
+    ]);
     assert!(other.contains("closed on 2030-01-02"), "{other}");
     // A later posting to the closed unit is refused at its line, and nothing is written.
     let store = c.db.store().await;
@@ -223,12 +269,30 @@ async fn a_refund_pays_the_balance_out_and_closes_the_unit(engine: Engine) {
     assert_eq!(snapshot(&store).await, kept);
     // Drawdowns of its building leave it out; a transfer of it is refused.
     let out = c.ok(&[
-        "drawdown", "apply", "--id", "R1", "--estate", "E00001", "--building", &c.building, "--category", "elevator",
-        "--estimate", "100", "--contractor", "C", "--applicant", "物业", "--green-channel", "--date", "2030-03-01",
+        "drawdown",
+        "apply",
+        "--id",
+        "R1",
+        "--estate",
+        "E00001",
+        "--building",
+        &c.building,
+        "--category",
+        "elevator",
+        "--estimate",
+        "100",
+        "--contractor",
+        "C",
+        "--applicant",
+        "物业",
+        "--green-channel",
+        "--date",
+        "2030-03-01",
     ]);
     let view = c.ok(&["drawdown", "show", "--id", "R1", "--date", "2030-03-01"]);
     assert!(view["units"].as_array().unwrap().iter().all(|u| u["unit_id"] != unit.as_str()), "{out}");
-    let transfer = c.refused(&["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2030-05-01", "--as", "王会计"]);
+    let transfer =
+        c.refused(&["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2030-05-01", "--as", "王会计"]);
     assert!(transfer.contains("closed"), "{transfer}");
     // Re-importing the original journal is still a no-op (its entries are already posted).
     assert!(c.run(&["import", "--dir", c.dir.to_str().unwrap()]).status.success());
@@ -239,28 +303,90 @@ async fn a_move_hands_decisions_to_the_new_office_from_its_date(engine: Engine) 
     let c = imported(engine).await;
     let file = |id: &str| {
         c.ok(&[
-            "drawdown", "apply", "--id", id, "--estate", "E00001", "--building", &c.building, "--category", "elevator",
-            "--estimate", "2000", "--contractor", "C1", "--applicant", "物业", "--green-channel", "--date", "2026-06-01",
+            "drawdown",
+            "apply",
+            "--id",
+            id,
+            "--estate",
+            "E00001",
+            "--building",
+            &c.building,
+            "--category",
+            "elevator",
+            "--estimate",
+            "2000",
+            "--contractor",
+            "C1",
+            "--applicant",
+            "物业",
+            "--green-channel",
+            "--date",
+            "2026-06-01",
         ])
     };
     file("M1");
     file("M2");
     file("M3");
-    let moved = c.ok(&["estate", "move", "--estate", "E00001", "--street-office", "新街道", "--date", "2026-06-03", "--as", "王会计"]);
+    let moved = c.ok(&[
+        "estate",
+        "move",
+        "--estate",
+        "E00001",
+        "--street-office",
+        "新街道",
+        "--date",
+        "2026-06-03",
+        "--as",
+        "王会计",
+    ]);
     assert!(moved["message"].as_str().unwrap().contains("新街道"), "{moved}");
     let old = format!("street_office:{}", c.office);
     // Before the move's date the old office decides.
     c.ok(&["drawdown", "approve", "--id", "M1", "--as", &old, "--reason", "ok", "--date", "2026-06-02"]);
     // From it, the old office no longer may; the new one does.
-    let refused = c.refused(&["drawdown", "approve", "--id", "M2", "--as", &old, "--reason", "ok", "--date", "2026-06-03"]);
+    let refused =
+        c.refused(&["drawdown", "approve", "--id", "M2", "--as", &old, "--reason", "ok", "--date", "2026-06-03"]);
     assert!(refused.contains("新街道"), "{refused}");
-    c.ok(&["drawdown", "approve", "--id", "M3", "--as", "street_office:新街道", "--reason", "ok", "--date", "2026-06-03"]);
-    let early = c.refused(&["drawdown", "approve", "--id", "M2", "--as", "street_office:新街道", "--date", "2026-06-02"]);
+    c.ok(&[
+        "drawdown",
+        "approve",
+        "--id",
+        "M3",
+        "--as",
+        "street_office:新街道",
+        "--reason",
+        "ok",
+        "--date",
+        "2026-06-03",
+    ]);
+    let early =
+        c.refused(&["drawdown", "approve", "--id", "M2", "--as", "street_office:新街道", "--date", "2026-06-02"]);
     assert!(early.contains(&c.office), "{early}");
-    let company = c.ok(&["estate", "move", "--estate", "E00001", "--company", "新物业", "--date", "2026-07-01", "--as", "admin:管理员"]);
+    let company = c.ok(&[
+        "estate",
+        "move",
+        "--estate",
+        "E00001",
+        "--company",
+        "新物业",
+        "--date",
+        "2026-07-01",
+        "--as",
+        "admin:管理员",
+    ]);
     assert_eq!(company["changed"], true);
-    let out_of_order =
-        c.refused(&["estate", "move", "--estate", "E00001", "--company", "旧物业", "--date", "2026-06-15", "--as", "王会计"]);
+    let out_of_order = c.refused(&[
+        "estate",
+        "move",
+        "--estate",
+        "E00001",
+        "--company",
+        "旧物业",
+        "--date",
+        "2026-06-15",
+        "--as",
+        "王会计",
+    ]);
     assert!(out_of_order.contains("already changed from 2026-07-01"), "{out_of_order}");
     assert_eq!(c.run(&["verify"]).status.code(), Some(0));
 }
@@ -310,7 +436,18 @@ async fn reimporting_a_changed_registry_fact_is_refused_naming_the_verb(engine: 
         let out = c.run(&["import", "--dir", folder.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    c.ok(&["estate", "move", "--estate", "E00001", "--street-office", "别的街道", "--date", "2026-04-01", "--as", "王会计"]);
+    c.ok(&[
+        "estate",
+        "move",
+        "--estate",
+        "E00001",
+        "--street-office",
+        "别的街道",
+        "--date",
+        "2026-04-01",
+        "--as",
+        "王会计",
+    ]);
     assert!(c.run(&["import", "--dir", cases[2].0.to_str().unwrap()]).status.success());
 }
 
@@ -320,17 +457,66 @@ async fn bad_registry_changes_are_refused_and_write_nothing(engine: Engine) {
     let store = c.db.store().await;
     let kept = snapshot(&store).await;
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["estate", "transfer", "--unit", "NOPE", "--owner", "x", "--date", "2026-01-01", "--as", "王会计"], "not found: unit `NOPE`"),
-        (vec!["estate", "transfer", "--unit", &unit, "--owner", " ", "--date", "2026-01-01", "--as", "王会计"], "empty"),
-        (vec!["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2026-13-01", "--as", "王会计"], "--date"),
-        (vec!["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2026-01-01", "--as", "street_office:x"], "--as"),
+        (
+            vec!["estate", "transfer", "--unit", "NOPE", "--owner", "x", "--date", "2026-01-01", "--as", "王会计"],
+            "not found: unit `NOPE`",
+        ),
+        (
+            vec!["estate", "transfer", "--unit", &unit, "--owner", " ", "--date", "2026-01-01", "--as", "王会计"],
+            "empty",
+        ),
+        (
+            vec!["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2026-13-01", "--as", "王会计"],
+            "--date",
+        ),
+        (
+            vec![
+                "estate",
+                "transfer",
+                "--unit",
+                &unit,
+                "--owner",
+                "x",
+                "--date",
+                "2026-01-01",
+                "--as",
+                "street_office:x",
+            ],
+            "--as",
+        ),
         (vec!["estate", "transfer", "--unit", &unit, "--owner", "x", "--date", "2026-01-01"], "--as"),
-        (vec!["estate", "refund", "--unit", &unit, "--date", "2030-01-01", "--entry-id", "bad id", "--as", "王会计"], "entry id"),
-        (vec!["estate", "refund", "--unit", &unit, "--date", "2030-01-01", "--entry-id", "J000000001", "--as", "王会计"], "already posted"),
-        (vec!["estate", "refund", "--unit", &unit, "--date", "2000-01-01", "--entry-id", "RF9", "--as", "王会计"], "after the refund date"),
+        (
+            vec!["estate", "refund", "--unit", &unit, "--date", "2030-01-01", "--entry-id", "bad id", "--as", "王会计"],
+            "entry id",
+        ),
+        (
+            vec![
+                "estate",
+                "refund",
+                "--unit",
+                &unit,
+                "--date",
+                "2030-01-01",
+                "--entry-id",
+                "J000000001",
+                "--as",
+                "王会计",
+            ],
+            "already posted",
+        ),
+        (
+            vec!["estate", "refund", "--unit", &unit, "--date", "2000-01-01", "--entry-id", "RF9", "--as", "王会计"],
+            "after the refund date",
+        ),
         (vec!["estate", "move", "--estate", "E00001", "--date", "2026-01-01", "--as", "王会计"], "--street-office"),
-        (vec!["estate", "move", "--estate", "NOPE", "--company", "x", "--date", "2026-01-01", "--as", "王会计"], "not found: estate `NOPE`"),
-        (vec!["estate", "move", "--estate", "E00001", "--company", "", "--date", "2026-01-01", "--as", "王会计"], "empty"),
+        (
+            vec!["estate", "move", "--estate", "NOPE", "--company", "x", "--date", "2026-01-01", "--as", "王会计"],
+            "not found: estate `NOPE`",
+        ),
+        (
+            vec!["estate", "move", "--estate", "E00001", "--company", "", "--date", "2026-01-01", "--as", "王会计"],
+            "empty",
+        ),
     ];
     for (args, says) in &cases {
         let refused = c.refused(args);
@@ -346,7 +532,9 @@ async fn the_api_records_registry_changes_for_clerks_only(engine: Engine) {
     use serde_json::json;
     let c = imported(engine).await;
     let store = c.db.store().await;
-    for (name, role, scope) in [("clerk", "clerk", ""), ("office", "street_office", c.office.as_str()), ("auditor", "auditor", "")] {
+    for (name, role, scope) in
+        [("clerk", "clerk", ""), ("office", "street_office", c.office.as_str()), ("auditor", "auditor", "")]
+    {
         let user = ledger_store::User { name: name.into(), role: role.into(), scope: scope.into() };
         store.add_user(&user, &ledger_api::token_hash(&format!("token-{name}"))).await.unwrap();
     }
@@ -378,9 +566,18 @@ async fn the_api_records_registry_changes_for_clerks_only(engine: Engine) {
     let (status, answer) = http(&router, "POST", "/estates/E00001/move", Some("clerk"), Some(moved), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let refund = json!({ "entry_id": "RF-API", "refunded_on": "2030-01-02" });
-    let (status, answer) = http(&router, "POST", &format!("/units/{unit}/refund"), Some("clerk"), Some(refund), None).await;
+    let (status, answer) =
+        http(&router, "POST", &format!("/units/{unit}/refund"), Some("clerk"), Some(refund), None).await;
     assert_eq!((status, &answer["entry_id"]), (StatusCode::OK, &json!("RF-API")), "{answer}");
-    let (status, _) = http(&router, "POST", "/units/NOPE/transfer", Some("clerk"), Some(json!({ "owner": "x", "effective_from": "2026-04-01" })), None).await;
+    let (status, _) = http(
+        &router,
+        "POST",
+        "/units/NOPE/transfer",
+        Some("clerk"),
+        Some(json!({ "owner": "x", "effective_from": "2026-04-01" })),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     use tower::ServiceExt;
     let request = axum::http::Request::builder().uri("/api/openapi.json").body(axum::body::Body::empty()).unwrap();

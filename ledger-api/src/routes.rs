@@ -82,7 +82,13 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Runs a write once per `Idempotency-Key` (per user): a repeated key gets the first answer.
 /// `request` says what was asked (endpoint and content); the same key for another request is
 /// refused, so that a reused key cannot silently swallow a different write.
-pub(crate) async fn idempotent<F>(state: &AppState, caller: &Caller, headers: &HeaderMap, request: String, work: F) -> ApiResult
+pub(crate) async fn idempotent<F>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: String,
+    work: F,
+) -> ApiResult
 where
     F: std::future::Future<Output = ApiResult>,
 {

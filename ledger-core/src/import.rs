@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use crate::account::{Account, AccountError, AccountFault};
 use crate::audit::{Hash, StoredEntry};
 use crate::entry::{Entry, EntryError, Posting};
+use crate::estate::ClosedUnits;
 use crate::interchange::{
     unknown_parent, InputError, InputErrorKind, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE,
 };
-use crate::estate::ClosedUnits;
 use crate::registry::{Building, Estate, Unit};
 
 /// How many problems a refusal spells out; the rest are only counted.
@@ -156,8 +156,17 @@ fn closed_unit_posting(raw: &RawEntry, entry: &Entry, closed: &ClosedUnits) -> R
 
 /// A changed registry fact that only a dated version may change: refused, naming the field, the
 /// stored and the new value, and the verb that records such a change (SPEC §10).
-fn registry_changed(file: &str, line: u64, column: (usize, &str), id: &str, stored: String, this: String, remedy: String) -> InputError {
-    let kind = InputErrorKind::RegistryChanged { id: id.to_owned(), field: column_name(column.1), stored, this, remedy };
+fn registry_changed(
+    file: &str,
+    line: u64,
+    column: (usize, &str),
+    id: &str,
+    stored: String,
+    this: String,
+    remedy: String,
+) -> InputError {
+    let kind =
+        InputErrorKind::RegistryChanged { id: id.to_owned(), field: column_name(column.1), stored, this, remedy };
     located(file, line, Some(column), kind)
 }
 
@@ -184,15 +193,34 @@ fn classify_estate(stored: &StoredState, row: &Located<Estate>, refusal: &mut Re
         return false;
     }
     let remedy = |flag: &str, value: &str| {
-        format!("a move is recorded as a dated version: `mfund estate move --estate {} {flag} {value} --date D --as NAME`", e.estate_id)
+        format!(
+            "a move is recorded as a dated version: `mfund estate move --estate {} {flag} {value} --date D --as NAME`",
+            e.estate_id
+        )
     };
     let file = crate::interchange::ESTATES_FILE;
     let error = if e.street_office != now.street_office {
         let remedy = remedy("--street-office", &e.street_office);
-        registry_changed(file, row.line, (4, "street_office"), &e.estate_id, now.street_office, e.street_office.clone(), remedy)
+        registry_changed(
+            file,
+            row.line,
+            (4, "street_office"),
+            &e.estate_id,
+            now.street_office,
+            e.street_office.clone(),
+            remedy,
+        )
     } else if e.property_company != now.property_company {
         let remedy = remedy("--company", &e.property_company);
-        registry_changed(file, row.line, (5, "property_company"), &e.estate_id, now.property_company, e.property_company.clone(), remedy)
+        registry_changed(
+            file,
+            row.line,
+            (5, "property_company"),
+            &e.estate_id,
+            now.property_company,
+            e.property_company.clone(),
+            remedy,
+        )
     } else {
         return classify(Some(&now), row, file, &e.estate_id, refusal);
     };

@@ -108,7 +108,9 @@ pub enum EstateError {
     NothingToMove,
     #[error("unit `{unit_id}` is overdrawn ({balance}): it must be topped up or adjusted before its balance can be refunded")]
     Overdrawn { unit_id: String, balance: Money },
-    #[error("unit `{unit_id}` has postings dated {last}, after the refund date {date}: date the refund on or after {last}")]
+    #[error(
+        "unit `{unit_id}` has postings dated {last}, after the refund date {date}: date the refund on or after {last}"
+    )]
     PostingsAfter { unit_id: String, date: Date, last: Date },
     #[error("entry id `{0}` is already posted: give the refund an id of its own")]
     EntryTaken(String),
@@ -209,7 +211,12 @@ pub fn plan_move(found: &EstateFound, change: &Move, date: Date, act: &Act) -> R
         said.push(format!("property company {} → {company}", estate.company));
     }
     let message = format!("estate {}: {} from {date}", estate.estate_id, said.join(", "));
-    let row = RegistryRow::Offices { estate_id: estate.estate_id.clone(), street_office: office, company, effective_from: date };
+    let row = RegistryRow::Offices {
+        estate_id: estate.estate_id.clone(),
+        street_office: office,
+        company,
+        effective_from: date,
+    };
     Ok(Plan {
         entries: Vec::new(),
         rows: vec![row],

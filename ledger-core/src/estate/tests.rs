@@ -49,7 +49,10 @@ fn a_transfer_is_a_dated_version_by_a_clerk() {
         plan_transfer(&unit(), "李四", day("2026-04-01"), &act(Role::StreetOffice)),
         Err(EstateError::Denied(_))
     ));
-    assert_eq!(plan_transfer(&unit(), " ", day("2026-04-01"), &act(Role::Clerk)), Err(EstateError::Empty("new owner's name")));
+    assert_eq!(
+        plan_transfer(&unit(), " ", day("2026-04-01"), &act(Role::Clerk)),
+        Err(EstateError::Empty("new owner's name"))
+    );
 }
 
 #[test]
@@ -75,7 +78,10 @@ fn a_move_names_what_changes() {
         }]
     );
     assert!(plan.answer.message.contains("东城街道 → 西城街道"), "{}", plan.answer.message);
-    assert_eq!(plan_move(&found, &Move::default(), day("2026-06-01"), &act(Role::Clerk)), Err(EstateError::NothingToMove));
+    assert_eq!(
+        plan_move(&found, &Move::default(), day("2026-06-01"), &act(Role::Clerk)),
+        Err(EstateError::NothingToMove)
+    );
     let same = Move { street_office: Some("东城街道".into()), company: None };
     assert!(plan_move(&found, &same, day("2026-06-01"), &act(Role::Clerk)).unwrap().writes_nothing());
 }

@@ -128,13 +128,11 @@ pub(crate) async fn estate(tx: &mut Tx, estate_id: &str, day: Date) -> Result<Op
 /// Every unit of an estate, for checking a list of beneficiaries.
 pub(super) async fn estate_units(tx: &mut Tx, estate_id: &str) -> Result<BTreeSet<String>, StoreError> {
     let units: Vec<String> = dispatch!(Tx, tx, |t| {
-        sqlx::query_scalar(
-            &format!(
-                "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
+        sqlx::query_scalar(&format!(
+            "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
                  WHERE b.estate_id = $1 AND {}",
-                facts::OPEN_UNIT
-            ),
-        )
+            facts::OPEN_UNIT
+        ))
         .bind(estate_id)
         .fetch_all(&mut **t)
         .await?
@@ -176,9 +174,8 @@ pub(super) async fn beneficiaries(tx: &mut Tx, drawdown_id: &str, day: Date) -> 
         facts::owner("$1")
     );
     let day = day.to_string();
-    let records: Vec<BeneficiaryRecord> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as(&sql).bind(day.as_str()).bind(drawdown_id).fetch_all(&mut **t).await?
-    });
+    let records: Vec<BeneficiaryRecord> =
+        dispatch!(Tx, tx, |t| { sqlx::query_as(&sql).bind(day.as_str()).bind(drawdown_id).fetch_all(&mut **t).await? });
     records
         .into_iter()
         .map(|r| Ok(Beneficiary { area: area(&r.unit_id, r.floor_area_centi_m2)?, unit_id: r.unit_id, owner: r.owner }))

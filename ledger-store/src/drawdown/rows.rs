@@ -24,7 +24,8 @@ pub(crate) struct DrawdownRow {
 
 impl Chained for DrawdownRow {
     const KIND: &'static str = "drawdown";
-    const SELECT_ALL: &'static str = "SELECT drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, \
+    const SELECT_ALL: &'static str =
+        "SELECT drawdown_id, estate_id, scope, category, route, estimate_fen, contractor, \
                                       description, applicant, submitted_on FROM drawdowns";
 
     fn key(&self) -> String {

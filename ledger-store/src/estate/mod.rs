@@ -54,19 +54,39 @@ impl Store {
     }
 
     /// 过户: the unit's owner changes from `date`; the balance stays with the unit.
-    pub async fn transfer_unit(&self, unit_id: &str, owner: &str, date: Date, act: &Act) -> Result<RegistryChange, StoreError> {
-        let write = EstateWrite::Transfer { unit_id: unit_id.to_owned(), owner: owner.to_owned(), date, act: act.clone() };
+    pub async fn transfer_unit(
+        &self,
+        unit_id: &str,
+        owner: &str,
+        date: Date,
+        act: &Act,
+    ) -> Result<RegistryChange, StoreError> {
+        let write =
+            EstateWrite::Transfer { unit_id: unit_id.to_owned(), owner: owner.to_owned(), date, act: act.clone() };
         self.write(write).await
     }
 
     /// The estate's street office or property company changes from `date`.
-    pub async fn move_estate(&self, estate_id: &str, change: &Move, date: Date, act: &Act) -> Result<RegistryChange, StoreError> {
-        let write = EstateWrite::Move { estate_id: estate_id.to_owned(), change: change.clone(), date, act: act.clone() };
+    pub async fn move_estate(
+        &self,
+        estate_id: &str,
+        change: &Move,
+        date: Date,
+        act: &Act,
+    ) -> Result<RegistryChange, StoreError> {
+        let write =
+            EstateWrite::Move { estate_id: estate_id.to_owned(), change: change.clone(), date, act: act.clone() };
         self.write(write).await
     }
 
     /// 房屋灭失: pays the unit's whole balance out in entry `entry_id` and closes it from `date`.
-    pub async fn refund_unit(&self, unit_id: &str, entry_id: &str, date: Date, act: &Act) -> Result<RegistryChange, StoreError> {
+    pub async fn refund_unit(
+        &self,
+        unit_id: &str,
+        entry_id: &str,
+        date: Date,
+        act: &Act,
+    ) -> Result<RegistryChange, StoreError> {
         let write =
             EstateWrite::Refund { unit_id: unit_id.to_owned(), entry_id: entry_id.to_owned(), date, act: act.clone() };
         self.write(write).await

@@ -167,12 +167,14 @@ pub(crate) async fn verify(pool: &Pool) -> Result<RecordsOutcome, StoreError> {
             key: r.record_key.clone(),
             reason,
         };
-        let (Ok(content_hash), Ok(chain_hash)) = (to_hash(r.content_hash.clone()), to_hash(r.chain_hash.clone())) else {
+        let (Ok(content_hash), Ok(chain_hash)) = (to_hash(r.content_hash.clone()), to_hash(r.chain_hash.clone()))
+        else {
             let first_break = Some(broken("its stored hashes are not 32 bytes".to_owned()));
             return Ok(outcome(&verifier, first_break));
         };
         let row = live.remove(&(r.kind.clone(), r.record_key.clone()));
-        let record = ChainedRecord { seq: r.seq, kind: r.kind.clone(), key: r.record_key.clone(), content_hash, chain_hash };
+        let record =
+            ChainedRecord { seq: r.seq, kind: r.kind.clone(), key: r.record_key.clone(), content_hash, chain_hash };
         if let Err(why) = verifier.check(&record, row.as_ref()) {
             return Ok(outcome(&verifier, Some(broken(why.describe(r.seq)))));
         }

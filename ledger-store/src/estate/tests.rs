@@ -29,7 +29,11 @@ async fn drawdowns_of_before_migration_10_keep_their_state_and_are_chained() {
     sqlx::raw_sql("CREATE TABLE mfund_schema_versions (version BIGINT PRIMARY KEY)").execute(&mut old).await.unwrap();
     for (version, script) in scripts_before(10) {
         sqlx::raw_sql(&script).execute(&mut old).await.unwrap();
-        sqlx::query("INSERT INTO mfund_schema_versions (version) VALUES ($1)").bind(version).execute(&mut old).await.unwrap();
+        sqlx::query("INSERT INTO mfund_schema_versions (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut old)
+            .await
+            .unwrap();
     }
     sqlx::raw_sql(
         "INSERT INTO estates VALUES ('E1', '玫瑰园', '东城区', '东城街道', '物业');

@@ -9,6 +9,7 @@ mod support;
 mod api;
 mod bad_input;
 mod drawdown;
+mod estate;
 mod gen_files;
 mod import;
 mod integrity;

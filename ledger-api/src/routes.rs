@@ -22,12 +22,12 @@ use crate::AppState;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn json<T: Serialize>(status: StatusCode, value: &T) -> ApiResult {
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> ApiResult {
     Ok((status, Json(value)).into_response())
 }
 
 /// A JSON body, with the extractor's refusals turned into the API's error codes.
-fn body<T: DeserializeOwned>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     payload.map(|Json(value)| value).map_err(|rejection| {
         let (status, code) = match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
@@ -55,7 +55,7 @@ fn money(text: &str, name: &str) -> Result<Money, ApiError> {
     Money::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
 }
 
-fn date(text: &str, name: &str) -> Result<Date, ApiError> {
+pub(crate) fn date(text: &str, name: &str) -> Result<Date, ApiError> {
     Date::parse(text).map_err(|e| ApiError::invalid(format!("field `{name}`: {e}")))
 }
 
@@ -82,7 +82,13 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Runs a write once per `Idempotency-Key` (per user): a repeated key gets the first answer.
 /// `request` says what was asked (endpoint and content); the same key for another request is
 /// refused, so that a reused key cannot silently swallow a different write.
-async fn idempotent<F>(state: &AppState, caller: &Caller, headers: &HeaderMap, request: String, work: F) -> ApiResult
+pub(crate) async fn idempotent<F>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: String,
+    work: F,
+) -> ApiResult
 where
     F: std::future::Future<Output = ApiResult>,
 {

@@ -98,6 +98,12 @@ pub enum Command {
     /// Each payment posts one balanced entry that charges every beneficiary unit its floor-area
     /// share. Repeating a request changes nothing.
     Drawdown(crate::drawdown::DrawdownArgs),
+    /// The registry as history: transfer (过户), refund (房屋灭失), move (street office, company).
+    ///
+    /// Each change is a dated version recording who, when and why; decisions and reports
+    /// before its date keep the old facts. Re-importing units.csv or estates.csv with a changed
+    /// owner, street office or company is refused and names the verb here.
+    Estate(crate::estate::EstateArgs),
     /// Serve the HTTP API (and the street office's page at /) on the configured database.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]

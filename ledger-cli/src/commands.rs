@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve { addr, holidays } => serve(&cli.db, &addr, holidays).await,
         Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
+        Command::Estate(args) => crate::estate::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify { expect_head } => verify(&cli.db, expect_head, json).await,
@@ -262,6 +263,9 @@ async fn verify(db: &str, expect_head: Option<[u8; 32]>, json: bool) -> anyhow::
         print_json(&outcome)?;
     } else {
         print_verified(&outcome);
+    }
+    if !json {
+        crate::estate::print_records(&outcome.records);
     }
     Ok(if outcome.is_intact() { Outcome::Clean } else { Outcome::Discrepancies })
 }

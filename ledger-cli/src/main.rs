@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod drawdown;
+mod estate;
 mod files;
 mod progress;
 mod reconcile;

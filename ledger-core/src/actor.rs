@@ -201,10 +201,12 @@ pub enum Operation {
     MigrationImport,
     /// Configure the fund's special bank accounts (`mfund init --bank`, `mfund bank add`).
     ConfigureBank,
+    /// Record a registry change (transfer, refund, move: SPEC §10).
+    ChangeRegistry,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -216,6 +218,7 @@ impl Operation {
         Operation::ManageUsers,
         Operation::MigrationImport,
         Operation::ConfigureBank,
+        Operation::ChangeRegistry,
     ];
 
     fn describe(self) -> &'static str {
@@ -231,6 +234,7 @@ impl Operation {
             Operation::ManageUsers => "managing users",
             Operation::MigrationImport => "a migration import of another system's history",
             Operation::ConfigureBank => "configuring the fund's special bank accounts",
+            Operation::ChangeRegistry => "changing the registry",
         }
     }
 }
@@ -276,7 +280,9 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
             (_, Target::City) => deny("a street office or a company reads its own estates only".to_owned()),
             (scope, Target::Estate(estate)) => own_estate(actor, scope, estate).or_else(|why| deny(why)),
         },
-        Operation::Import | Operation::PayDrawdown | Operation::RecordVote => roles(&[Role::Clerk, Role::Admin]),
+        Operation::Import | Operation::PayDrawdown | Operation::RecordVote | Operation::ChangeRegistry => {
+            roles(&[Role::Clerk, Role::Admin])
+        }
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
         Operation::Backfill | Operation::ManageUsers | Operation::MigrationImport | Operation::ConfigureBank => {
@@ -363,6 +369,7 @@ mod tests {
             (Operation::ManageUsers,    ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::MigrationImport, ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ConfigureBank,  ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::ChangeRegistry, ["Y", "-", "Y", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

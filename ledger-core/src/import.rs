@@ -11,6 +11,7 @@ use thiserror::Error;
 use crate::account::{generated_id_prefix, Account, AccountError, AccountFault, EntryKind};
 use crate::audit::{Hash, StoredEntry};
 use crate::entry::{side_totals, Entry, EntryError, Posting};
+use crate::estate::ClosedUnits;
 use crate::interchange::{
     unknown_parent, InputError, InputErrorKind, Located, RawEntry, BUILDINGS_FILE, JOURNAL_FILE, UNITS_FILE,
 };
@@ -40,6 +41,12 @@ pub struct StoredState {
     /// The sum of every debit ever posted (= of every credit): no account's running total, and
     /// no balance of any scope, can exceed it.
     pub ledger_debit_fen: i64,
+    /// Owners that a dated version changed (SPEC §10), the latest by unit.
+    pub current_owners: HashMap<String, String>,
+    /// Street office and property company that a dated version changed, the latest by estate.
+    pub current_offices: HashMap<String, (String, String)>,
+    /// Units closed by a refund: they take no more postings.
+    pub closed_units: ClosedUnits,
 }
 
 /// How an import was asked for.
@@ -180,6 +187,7 @@ pub struct EntryChecker {
     known_units: HashSet<String>,
     known_entries: HashSet<String>,
     stored_hashes: HashMap<String, Hash>,
+    closed_units: ClosedUnits,
     already_stored: usize,
     admission: Admission,
     configured_banks: Vec<String>,
@@ -203,6 +211,7 @@ impl EntryChecker {
             configured_banks: stored.bank_accounts,
             adopted_bank: None,
             ledger_debit_fen: stored.ledger_debit_fen,
+            closed_units: stored.closed_units,
         }
     }
 
@@ -273,6 +282,7 @@ impl EntryChecker {
             }
             None => {
                 self.admit(raw, &entry).map_err(|error| Problem { error, stored_entry: None })?;
+                closed_unit_posting(raw, &entry, &self.closed_units)?;
                 Ok(Some(NewEntry { entry, stored, content_hash }))
             }
         }
@@ -289,6 +299,126 @@ impl EntryChecker {
 pub fn needs_workflow(entry: &Entry) -> bool {
     entry.kind().is_workflow_only()
         || (entry.kind() == EntryKind::Payment && entry.postings().iter().any(|p| p.account.unit_id().is_some()))
+}
+
+/// A new entry's first posting to a closed (refunded) unit, refused at its line.
+fn closed_unit_posting(raw: &RawEntry, entry: &Entry, closed: &ClosedUnits) -> Result<(), Problem> {
+    for (line, posting) in raw.postings.iter().map(|p| p.line).zip(entry.postings()) {
+        let Some(unit_id) = posting.account.unit_id() else { continue };
+        if let Some(closure) = closed.get(unit_id) {
+            let kind = InputErrorKind::UnitClosed {
+                entry_id: entry.id().to_owned(),
+                unit_id: unit_id.to_owned(),
+                closed_on: closure.closed_on,
+            };
+            return Err(Problem { error: located(JOURNAL_FILE, line, Some((4, "account")), kind), stored_entry: None });
+        }
+    }
+    Ok(())
+}
+
+/// A changed registry fact that only a dated version may change: refused, naming the field, the
+/// stored and the new value, and the verb that records such a change (SPEC §10).
+fn registry_changed(
+    file: &str,
+    line: u64,
+    column: (usize, &str),
+    id: &str,
+    stored: String,
+    this: String,
+    remedy: String,
+) -> InputError {
+    let kind =
+        InputErrorKind::RegistryChanged { id: id.to_owned(), field: column_name(column.1), stored, this, remedy };
+    located(file, line, Some(column), kind)
+}
+
+fn column_name(name: &str) -> &'static str {
+    match name {
+        "street_office" => "street_office",
+        "property_company" => "property_company",
+        "floor_area" => "floor_area",
+        _ => "owner",
+    }
+}
+
+/// An estate row already registered: identical to its registration or to its facts now (after
+/// `mfund estate move`) is nothing new; a changed office or company is refused naming the verb.
+fn classify_estate(stored: &StoredState, row: &Located<Estate>, refusal: &mut Refusal) -> bool {
+    let e = &row.value;
+    let Some(registered) = stored.estates.get(&e.estate_id) else { return true };
+    let mut now = registered.clone();
+    if let Some((office, company)) = stored.current_offices.get(&e.estate_id) {
+        now.street_office = office.clone();
+        now.property_company = company.clone();
+    }
+    if registered == e || now == *e {
+        return false;
+    }
+    let remedy = |flag: &str, value: &str| {
+        format!(
+            "a move is recorded as a dated version: `mfund estate move --estate {} {flag} {value} --date D --as NAME`",
+            e.estate_id
+        )
+    };
+    let file = crate::interchange::ESTATES_FILE;
+    let error = if e.street_office != now.street_office {
+        let remedy = remedy("--street-office", &e.street_office);
+        registry_changed(
+            file,
+            row.line,
+            (4, "street_office"),
+            &e.estate_id,
+            now.street_office,
+            e.street_office.clone(),
+            remedy,
+        )
+    } else if e.property_company != now.property_company {
+        let remedy = remedy("--company", &e.property_company);
+        registry_changed(
+            file,
+            row.line,
+            (5, "property_company"),
+            &e.estate_id,
+            now.property_company,
+            e.property_company.clone(),
+            remedy,
+        )
+    } else {
+        return classify(Some(&now), row, file, &e.estate_id, refusal);
+    };
+    refusal.push(error, None);
+    false
+}
+
+/// A unit row already registered: identical to its registration or to its facts now (after
+/// `mfund estate transfer`) is nothing new; a changed owner is refused naming the verb, a
+/// changed floor area as needing an admin's correction.
+fn classify_unit(stored: &StoredState, row: &Located<Unit>, refusal: &mut Refusal) -> bool {
+    let u = &row.value;
+    let Some(registered) = stored.units.get(&u.unit_id) else { return true };
+    let mut now = registered.clone();
+    if let Some(owner) = stored.current_owners.get(&u.unit_id) {
+        now.owner = owner.clone();
+    }
+    if registered == u || now == *u {
+        return false;
+    }
+    let error = if u.floor_area != registered.floor_area {
+        let remedy = "a floor area has no verb: a correction of the registry needs an admin".to_owned();
+        let (stored_area, this) = (registered.floor_area.to_string(), u.floor_area.to_string());
+        registry_changed(UNITS_FILE, row.line, (3, "floor_area"), &u.unit_id, stored_area, this, remedy)
+    } else if u.owner != now.owner {
+        let remedy = format!(
+            "a sale is recorded as a dated version: `mfund estate transfer --unit {} --owner {} --date D --as NAME`",
+            u.unit_id, u.owner
+        );
+        registry_changed(UNITS_FILE, row.line, (5, "owner"), &u.unit_id, now.owner, u.owner.clone(), remedy)
+    } else {
+        return classify(Some(&now), row, UNITS_FILE, &u.unit_id, refusal);
+    };
+    refusal.push(error, None);
+    false
 }
 
 /// Compares a registry row with what is stored under its id: new, identical, or conflicting.
@@ -320,8 +450,7 @@ pub fn plan_registry(stored: &StoredState, files: &RegistryFiles, refusal: &mut 
     let file_estates: HashSet<&str> = files.estates.iter().map(|e| e.value.estate_id.as_str()).collect();
     let file_buildings: HashSet<&str> = files.buildings.iter().map(|b| b.value.building_id.as_str()).collect();
     for row in &files.estates {
-        let id = &row.value.estate_id;
-        if classify(stored.estates.get(id), row, crate::interchange::ESTATES_FILE, id, refusal) {
+        if classify_estate(stored, row, refusal) {
             plan.estates.push(row.value.clone());
         }
     }
@@ -348,7 +477,7 @@ pub fn plan_registry(stored: &StoredState, files: &RegistryFiles, refusal: &mut 
             let error =
                 unknown_parent(UNITS_FILE, row.line, "building_id", "unit", &u.unit_id, "building", &u.building_id);
             refusal.push(error, None);
-        } else if classify(stored.units.get(&u.unit_id), row, UNITS_FILE, &u.unit_id, refusal) {
+        } else if classify_unit(stored, row, refusal) {
             plan.units.push(u.clone());
         }
     }

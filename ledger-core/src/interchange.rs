@@ -87,6 +87,12 @@ pub enum InputErrorKind {
     UnknownParent { what: &'static str, id: String, parent: &'static str, parent_id: String },
     #[error("`{id}` is already registered as {stored}; this row says {this}")]
     Registered { id: String, stored: String, this: String },
+    /// A registry fact that only a dated version may change (SPEC §10).
+    #[error("`{id}`: {field} is `{stored}` in the registry, this row says `{this}`; {remedy}")]
+    RegistryChanged { id: String, field: &'static str, stored: String, this: String, remedy: String },
+    /// A posting to a unit whose balance was refunded (SPEC §10).
+    #[error("entry `{entry_id}` posts to unit `{unit_id}`, which was closed on {closed_on} (refunded): a closed unit takes no more postings")]
+    UnitClosed { entry_id: String, unit_id: String, closed_on: Date },
     #[error("expected an entry kind ({kinds}), found `{0}`", kinds = entry_kinds())]
     EntryKind(String),
     #[error("expected an amount in exactly one of debit and credit, found neither")]

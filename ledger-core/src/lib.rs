@@ -14,6 +14,7 @@ mod csvscan;
 pub mod date;
 pub mod drawdown;
 pub mod entry;
+pub mod estate;
 pub mod fixed;
 pub mod import;
 pub mod interchange;

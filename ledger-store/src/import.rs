@@ -146,7 +146,8 @@ impl Store {
         authorize(&by.actor, operation, Target::City).map_err(StoreError::Denied)?;
         let journal_sha256 = hex::encode(file_hash(journal_csv.as_deref().unwrap_or_default()));
         let mut tx = self.begin_write().await?;
-        let state = load_state(&mut tx).await?;
+        let mut state = load_state(&mut tx).await?;
+        crate::estate::registry_history(&mut tx, &mut state).await?;
         let admission = Admission::of(by.kind, &state);
         let mut refusal = Refusal::default();
         let plan = plan_registry(&state, &registry, &mut refusal);

@@ -30,6 +30,7 @@ use thiserror::Error;
 
 pub use bank::{BankAccount, BankAddedBy};
 pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
+pub use estate::{RecordBreakView, RecordsOutcome};
 pub use import::{ImportBy, ImportOutcome, ImportRefused};
 pub use ledger::ChainHead;
 pub use query::{Balance, BalanceScope, VerifyOutcome};
@@ -201,6 +202,7 @@ impl Store {
         let store =
             Store { pool, write_pool, url: url.to_owned(), writers: Default::default(), queue: Default::default() };
         schema::migrate(&store.pool).await?;
+        store.seal_unchained_records().await?;
         Ok(store)
     }
 

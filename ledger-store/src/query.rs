@@ -170,6 +170,8 @@ pub struct VerifyOutcome {
     pub totals_mismatches: Vec<String>,
     /// The head asked for with `--expect-head`, and where the chain passes through it.
     pub expected_head: Option<ExpectedHead>,
+    /// The records chain (workflow records and registry versions), walked after the entries.
+    pub records: crate::RecordsOutcome,
 }
 
 /// A head kept earlier, looked for in the chain.
@@ -188,6 +190,7 @@ impl VerifyOutcome {
             && self.uncovered_postings.is_empty()
             && self.totals_mismatches.is_empty()
             && self.expected_head.as_ref().is_none_or(|e| e.found_at_seq.is_some())
+            && self.records.first_break.is_none()
     }
 }
 
@@ -361,6 +364,7 @@ impl Store {
         expected_head: Option<Hash>,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<VerifyOutcome, StoreError> {
+        let records = crate::estate::records::verify(&self.pool).await?;
         let mut verifier = ChainVerifier::expecting(expected_head);
         let mut after: i64 = 0;
         let total: i64 =
@@ -395,6 +399,7 @@ impl Store {
             uncovered_postings,
             totals_mismatches,
             expected_head,
+            records,
         })
     }
 

@@ -67,6 +67,8 @@ async fn write_plan<W: PlannedWrite>(write: &W, tx: &mut Tx) -> Result<W::Answer
     if plan.writes_nothing() {
         return Ok(plan.answer);
     }
+    // A refunded unit takes no more postings, whichever workflow planned them (SPEC §10).
+    crate::estate::refuse_closed_postings(tx, &plan.entries).await?;
     let entries = new_entries(&plan.entries);
     let mut group = WriteGroup::new(tx);
     append_entries(tx, &mut group, &entries, &known_accounts).await?;

@@ -8,16 +8,26 @@ use ledger_core::drawdown::{tally, Beneficiary, Category, Payee, Route, State, S
 use ledger_core::registry::FloorArea;
 use ledger_core::{Account, Date, Money};
 
+use crate::estate::facts;
 use crate::group::for_engine;
 use crate::{dispatch, StoreError, Tx};
 
-/// The columns of a drawdown with its estate's offices and what it paid so far.
-pub(super) const SELECT_DRAWDOWN: &str =
-    "SELECT d.drawdown_id, d.estate_id, d.scope, d.category, d.route, d.estimate_fen, d.contractor, \
-     d.description, d.applicant, d.submitted_on, d.state, d.final_cost_fen, e.street_office, e.property_company, \
-     CAST((SELECT COALESCE(SUM(p.amount_fen), 0) FROM drawdown_payments p WHERE p.drawdown_id = d.drawdown_id) \
-     AS BIGINT) AS paid_fen \
-     FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id";
+/// The columns of a drawdown with its estate's offices in force on day `$1`, its state,
+/// estimate and final cost after its latest event, and what it paid so far.
+pub(super) fn select_drawdown() -> String {
+    format!(
+        "SELECT d.drawdown_id, d.estate_id, d.scope, d.category, d.route, d.contractor, d.description, d.applicant, \
+         d.submitted_on, ev.seq AS event_seq, ev.state, ev.estimate_fen, ev.final_cost_fen, \
+         {} AS street_office, {} AS property_company, \
+         CAST((SELECT COALESCE(SUM(p.amount_fen), 0) FROM drawdown_payments p WHERE p.drawdown_id = d.drawdown_id) \
+         AS BIGINT) AS paid_fen \
+         FROM drawdowns d JOIN estates e ON e.estate_id = d.estate_id \
+         JOIN drawdown_events ev ON ev.drawdown_id = d.drawdown_id \
+         AND ev.seq = (SELECT MAX(x.seq) FROM drawdown_events x WHERE x.drawdown_id = d.drawdown_id)",
+        facts::street_office("$1"),
+        facts::company("$1"),
+    )
+}
 
 #[derive(sqlx::FromRow)]
 pub(super) struct DrawdownRecord {
@@ -26,12 +36,13 @@ pub(super) struct DrawdownRecord {
     scope: String,
     category: String,
     route: String,
-    estimate_fen: i64,
     contractor: String,
     description: String,
     applicant: String,
     submitted_on: String,
-    state: String,
+    event_seq: i64,
+    state: Option<String>,
+    estimate_fen: Option<i64>,
     final_cost_fen: Option<i64>,
     street_office: String,
     property_company: String,
@@ -39,15 +50,18 @@ pub(super) struct DrawdownRecord {
 }
 
 impl DrawdownRecord {
-    pub(super) fn stored(self) -> Result<Stored, StoreError> {
+    /// The drawdown as the planners read it, and the number of its latest event.
+    pub(super) fn stored(self) -> Result<(Stored, i64), StoreError> {
         let id = self.drawdown_id;
         let corrupt = |what: &str| StoreError::Corrupt(format!("drawdown `{id}`: {what}"));
-        Ok(Stored {
+        let state = self.state.as_deref().and_then(State::parse).ok_or_else(|| corrupt("state"))?;
+        let estimate = self.estimate_fen.ok_or_else(|| corrupt("estimate"))?;
+        let stored = Stored {
             category: Category::parse(&self.category).ok_or_else(|| corrupt("category"))?,
             route: Route::parse(&self.route).ok_or_else(|| corrupt("route"))?,
             submitted_on: Date::parse(&self.submitted_on).map_err(|_| corrupt("submission date"))?,
-            state: State::parse(&self.state).ok_or_else(|| corrupt("state"))?,
-            estimate: Money::from_fen(self.estimate_fen),
+            state,
+            estimate: Money::from_fen(estimate),
             final_cost: self.final_cost_fen.map(Money::from_fen),
             paid: Money::from_fen(self.paid_fen),
             estate: EstateOffices {
@@ -60,20 +74,31 @@ impl DrawdownRecord {
             description: self.description,
             applicant: self.applicant,
             id: id.clone(),
-        })
+        };
+        Ok((stored, self.event_seq))
     }
 }
 
-pub(super) async fn drawdown(tx: &mut Tx, drawdown_id: &str) -> Result<Option<Stored>, StoreError> {
-    let sql = format!("{SELECT_DRAWDOWN} WHERE d.drawdown_id = $1");
-    let record: Option<DrawdownRecord> =
-        dispatch!(Tx, tx, |t| sqlx::query_as(&sql).bind(drawdown_id).fetch_optional(&mut **t).await?);
+/// The drawdown with its estate's offices in force on `day`, and the number of its latest event.
+pub(super) async fn drawdown(tx: &mut Tx, drawdown_id: &str, day: Date) -> Result<Option<(Stored, i64)>, StoreError> {
+    let sql = format!("{} WHERE d.drawdown_id = $2", select_drawdown());
+    let day = day.to_string();
+    let record: Option<DrawdownRecord> = dispatch!(Tx, tx, |t| sqlx::query_as(&sql)
+        .bind(day.as_str())
+        .bind(drawdown_id)
+        .fetch_optional(&mut **t)
+        .await?);
     record.map(DrawdownRecord::stored).transpose()
 }
 
-/// The drawdown, or not found.
-pub(super) async fn existing(tx: &mut Tx, drawdown_id: &str) -> Result<Stored, StoreError> {
-    drawdown(tx, drawdown_id).await?.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))
+/// The drawdown as it stands (offices in force on `day`), or not found.
+pub(super) async fn existing(tx: &mut Tx, drawdown_id: &str, day: Date) -> Result<Stored, StoreError> {
+    Ok(existing_with_seq(tx, drawdown_id, day).await?.0)
+}
+
+/// The drawdown and the number of its latest event, or not found.
+pub(super) async fn existing_with_seq(tx: &mut Tx, drawdown_id: &str, day: Date) -> Result<(Stored, i64), StoreError> {
+    drawdown(tx, drawdown_id, day).await?.ok_or_else(|| StoreError::NotFound(format!("drawdown `{drawdown_id}`")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,13 +107,16 @@ struct OfficesRecord {
     property_company: String,
 }
 
-/// An estate's street office and property company, if the estate is registered.
-pub(crate) async fn estate(tx: &mut Tx, estate_id: &str) -> Result<Option<EstateOffices>, StoreError> {
+/// An estate's street office and property company in force on `day`, if the estate is registered.
+pub(crate) async fn estate(tx: &mut Tx, estate_id: &str, day: Date) -> Result<Option<EstateOffices>, StoreError> {
+    let sql = format!(
+        "SELECT {} AS street_office, {} AS property_company FROM estates e WHERE e.estate_id = $2",
+        facts::street_office("$1"),
+        facts::company("$1")
+    );
+    let day = day.to_string();
     let record: Option<OfficesRecord> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as("SELECT street_office, property_company FROM estates WHERE estate_id = $1")
-            .bind(estate_id)
-            .fetch_optional(&mut **t)
-            .await?
+        sqlx::query_as(&sql).bind(day.as_str()).bind(estate_id).fetch_optional(&mut **t).await?
     });
     Ok(record.map(|r| EstateOffices {
         estate_id: estate_id.to_owned(),
@@ -100,9 +128,11 @@ pub(crate) async fn estate(tx: &mut Tx, estate_id: &str) -> Result<Option<Estate
 /// Every unit of an estate, for checking a list of beneficiaries.
 pub(super) async fn estate_units(tx: &mut Tx, estate_id: &str) -> Result<BTreeSet<String>, StoreError> {
     let units: Vec<String> = dispatch!(Tx, tx, |t| {
-        sqlx::query_scalar(
-            "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id WHERE b.estate_id = $1",
-        )
+        sqlx::query_scalar(&format!(
+            "SELECT u.unit_id FROM units u JOIN buildings b ON b.building_id = u.building_id \
+                 WHERE b.estate_id = $1 AND {}",
+            facts::OPEN_UNIT
+        ))
         .bind(estate_id)
         .fetch_all(&mut **t)
         .await?
@@ -110,10 +140,11 @@ pub(super) async fn estate_units(tx: &mut Tx, estate_id: &str) -> Result<BTreeSe
     Ok(units.into_iter().collect())
 }
 
-/// The units of an estate, or of one of its buildings when the building (bound twice) is not
-/// empty: `?` for the estate, then the building twice.
+/// The open units of an estate, or of one of its buildings when the building (bound twice) is
+/// not empty: `?` for the estate, then the building twice. Refunded units are closed.
 pub(super) const SCOPE_UNITS: &str = "FROM units u JOIN buildings b ON b.building_id = u.building_id \
-                                      WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?)";
+                                      WHERE b.estate_id = ? AND (? = '' OR b.building_id = ?) \
+                                      AND NOT EXISTS (SELECT 1 FROM unit_closures c WHERE c.unit_id = u.unit_id)";
 
 /// How many units an estate has, or one of its buildings (`building` not empty).
 pub(super) async fn scope_size(tx: &mut Tx, estate_id: &str, building: &str) -> Result<u64, StoreError> {
@@ -135,16 +166,16 @@ fn area(unit_id: &str, centi_m2: i64) -> Result<FloorArea, StoreError> {
     FloorArea::from_centi_m2(centi_m2).ok_or_else(|| StoreError::Corrupt(format!("unit `{unit_id}` area")))
 }
 
-pub(super) async fn beneficiaries(tx: &mut Tx, drawdown_id: &str) -> Result<Vec<Beneficiary>, StoreError> {
-    let records: Vec<BeneficiaryRecord> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as(
-            "SELECT u.unit_id, u.owner, u.floor_area_centi_m2 FROM drawdown_units du JOIN units u ON u.unit_id = du.unit_id \
-             WHERE du.drawdown_id = $1 ORDER BY u.unit_id",
-        )
-        .bind(drawdown_id)
-        .fetch_all(&mut **t)
-        .await?
-    });
+/// The drawdown's units with their owners in force on `day`.
+pub(super) async fn beneficiaries(tx: &mut Tx, drawdown_id: &str, day: Date) -> Result<Vec<Beneficiary>, StoreError> {
+    let sql = format!(
+        "SELECT u.unit_id, {} AS owner, u.floor_area_centi_m2 FROM drawdown_units du JOIN units u ON u.unit_id = du.unit_id \
+         WHERE du.drawdown_id = $2 ORDER BY u.unit_id",
+        facts::owner("$1")
+    );
+    let day = day.to_string();
+    let records: Vec<BeneficiaryRecord> =
+        dispatch!(Tx, tx, |t| { sqlx::query_as(&sql).bind(day.as_str()).bind(drawdown_id).fetch_all(&mut **t).await? });
     records
         .into_iter()
         .map(|r| Ok(Beneficiary { area: area(&r.unit_id, r.floor_area_centi_m2)?, unit_id: r.unit_id, owner: r.owner }))
@@ -198,7 +229,7 @@ struct AccountRecord {
 /// (`crate::bank`), with its number once it has postings. Empty when none is configured yet.
 /// Other configured accounts take deposits; a typo'd `bank:` line can no longer make a payment
 /// ambiguous, since import refuses any account not configured.
-pub(super) async fn banks(tx: &mut Tx) -> Result<(Vec<Account>, HashMap<String, i64>), StoreError> {
+pub(crate) async fn banks(tx: &mut Tx) -> Result<(Vec<Account>, HashMap<String, i64>), StoreError> {
     let record: Option<AccountRecord> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
             "SELECT f.account, a.account_id FROM fund_bank_accounts f LEFT JOIN accounts a ON a.account = f.account \
@@ -224,14 +255,15 @@ struct VoteRecord {
     vote: String,
 }
 
-pub(super) async fn tally_of(tx: &mut Tx, drawdown_id: &str) -> Result<Tally, StoreError> {
-    let units = beneficiaries(tx, drawdown_id).await?;
+pub(super) async fn tally_of(tx: &mut Tx, drawdown_id: &str, day: Date) -> Result<Tally, StoreError> {
+    let units = beneficiaries(tx, drawdown_id, day).await?;
     let records: Vec<VoteRecord> = dispatch!(Tx, tx, |t| {
-        sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1")
+        sqlx::query_as("SELECT unit_id, vote FROM drawdown_votes WHERE drawdown_id = $1 ORDER BY unit_id, seq")
             .bind(drawdown_id)
             .fetch_all(&mut **t)
             .await?
     });
+    // A unit's later vote rows supersede its earlier ones.
     let votes: BTreeMap<String, Vote> =
         records.into_iter().filter_map(|r| Vote::parse(&r.vote).map(|v| (r.unit_id, v))).collect();
     Ok(tally(&units, &votes))
@@ -242,12 +274,12 @@ struct BeneficiaryVote {
     vote: Option<String>,
 }
 
-/// `None` when the unit is not a beneficiary of the drawdown, else its vote so far: one read.
+/// `None` when the unit is not a beneficiary of the drawdown, else its latest vote: one read.
 pub(super) async fn vote_of(tx: &mut Tx, drawdown_id: &str, unit_id: &str) -> Result<Option<Option<Vote>>, StoreError> {
     let found: Option<BeneficiaryVote> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
-            "SELECT v.vote FROM drawdown_units du LEFT JOIN drawdown_votes v \
-             ON v.drawdown_id = du.drawdown_id AND v.unit_id = du.unit_id WHERE du.drawdown_id = $1 AND du.unit_id = $2",
+            "SELECT (SELECT v.vote FROM drawdown_votes v WHERE v.drawdown_id = du.drawdown_id AND v.unit_id = du.unit_id \
+             ORDER BY v.seq DESC LIMIT 1) AS vote FROM drawdown_units du WHERE du.drawdown_id = $1 AND du.unit_id = $2",
         )
         .bind(drawdown_id)
         .bind(unit_id)

@@ -6,7 +6,10 @@
 
 mod load;
 mod persist;
+pub(crate) mod rows;
 mod view;
+
+pub(crate) use load::banks;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -24,9 +27,11 @@ use ledger_core::{Date, Money};
 
 pub use view::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 
+use crate::estate::records::SqlRow;
 use crate::group::WriteGroup;
 use crate::writer::{BoxFuture, Planned, PlannedWrite};
-use crate::{Store, StoreError, Tx};
+use crate::{today, Store, StoreError, Tx};
+use persist::Current;
 
 /// A drawdown request waiting for its turn in a group commit.
 pub(crate) enum DrawdownWrite {
@@ -41,55 +46,62 @@ pub(crate) enum DrawdownWrite {
 }
 
 impl PlannedWrite for DrawdownWrite {
-    type Row = Row;
+    type Row = SqlRow;
     type Answer = Change;
 
-    fn plan<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, Result<Planned<Row, Change>, StoreError>> {
+    fn plan<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, Result<Planned<SqlRow, Change>, StoreError>> {
         Box::pin(async move {
-            let planned = match self {
+            // Each request is judged on the facts in force on its day: the estate's street office
+            // then is the one that decides (SPEC §10).
+            let (planned, current) = match self {
                 DrawdownWrite::Apply { application, act } => {
-                    plan_apply(apply_found(tx, application).await?, application, act)?.into()
+                    (plan_apply(apply_found(tx, application, act.at).await?, application, act)?.into(), None)
                 }
                 DrawdownWrite::Decide { drawdown_id, approve, act } => {
-                    let d = load::existing(tx, drawdown_id).await?;
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
                     let tally = match decision_needs_tally(&d, *approve) {
-                        true => Some(load::tally_of(tx, drawdown_id).await?),
+                        true => Some(load::tally_of(tx, drawdown_id, act.at).await?),
                         false => None,
                     };
-                    plan_decide(&d, *approve, tally.as_ref(), act)?.into()
+                    (plan_decide(&d, *approve, tally.as_ref(), act)?.into(), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Revise { drawdown_id, revised, act } => {
-                    plan_revise(&load::existing(tx, drawdown_id).await?, *revised, act)?.into()
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
+                    (plan_revise(&d, *revised, act)?.into(), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Vote { drawdown_id, unit_id, vote, act } => {
-                    let d = load::existing(tx, drawdown_id).await?;
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
                     let previous = load::vote_of(tx, drawdown_id, unit_id).await?;
-                    plan_vote(&d, unit_id, previous, *vote, act)?.into()
+                    (plan_vote(&d, unit_id, previous, *vote, act)?.into(), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Advance { drawdown_id, amount, act } => {
-                    let d = load::existing(tx, drawdown_id).await?;
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
                     let payment = Payment::load(tx, &d, Action::Advance).await?;
                     let plan = plan_advance(&d, *amount, &payment.payees, &payment.banks, act)?;
-                    payment.planned(plan)
+                    (payment.planned(plan), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Complete { drawdown_id, final_cost, act } => {
-                    plan_complete(&load::existing(tx, drawdown_id).await?, *final_cost, act)?.into()
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
+                    (plan_complete(&d, *final_cost, act)?.into(), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Settle { drawdown_id, act } => {
-                    let d = load::existing(tx, drawdown_id).await?;
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
                     let payment = Payment::load(tx, &d, Action::Settle).await?;
                     let plan = plan_settle(&d, &payment.payees, &payment.banks, act)?;
-                    payment.planned(plan)
+                    (payment.planned(plan), Some(Current::of(&d, seq)))
                 }
                 DrawdownWrite::Cancel { drawdown_id, act } => {
-                    plan_cancel(&load::existing(tx, drawdown_id).await?, act)?.into()
+                    let (d, seq) = load::existing_with_seq(tx, drawdown_id, act.at).await?;
+                    (plan_cancel(&d, act)?.into(), Some(Current::of(&d, seq)))
                 }
             };
-            Ok(planned)
+            let Planned { plan, known_accounts } = planned;
+            let plan = persist::resolve(tx, plan, current).await?;
+            Ok(Planned { plan, known_accounts })
         })
     }
 
-    fn add_rows<'a>(&self, group: &mut WriteGroup<'a>, plan: &'a Plan<Row, Change>) {
+    fn add_rows<'a>(&self, group: &mut WriteGroup<'a>, plan: &'a Plan<SqlRow, Change>) {
         persist::add_rows(group, plan);
     }
 }
@@ -121,9 +133,9 @@ impl Payment {
 
 /// What filing an application needs: any drawdown already under its id, the estate, and its
 /// scope in the registry (the estate's units for a list, else how many units there are).
-async fn apply_found(tx: &mut Tx, app: &Application) -> Result<ApplyFound, StoreError> {
-    let existing = load::drawdown(tx, &app.drawdown_id).await?;
-    let estate = load::estate(tx, &app.estate_id).await?;
+async fn apply_found(tx: &mut Tx, app: &Application, day: Date) -> Result<ApplyFound, StoreError> {
+    let existing = load::drawdown(tx, &app.drawdown_id, day).await?.map(|(d, _)| d);
+    let estate = load::estate(tx, &app.estate_id, day).await?;
     let scope = match &app.scope {
         ScopeRequest::Units(_) => ScopeFound::EstateUnits(load::estate_units(tx, &app.estate_id).await?),
         ScopeRequest::Building(b) => ScopeFound::Counted(load::scope_size(tx, &app.estate_id, b.trim()).await?),
@@ -213,8 +225,8 @@ impl Store {
 
     pub async fn tally_drawdown(&self, drawdown_id: &str) -> Result<Tally, StoreError> {
         let mut tx = self.begin_read().await?;
-        load::existing(&mut tx, drawdown_id).await?;
-        let result = load::tally_of(&mut tx, drawdown_id).await;
+        load::existing(&mut tx, drawdown_id, today()).await?;
+        let result = load::tally_of(&mut tx, drawdown_id, today()).await;
         tx.commit().await?;
         result
     }
@@ -227,7 +239,7 @@ impl Store {
         holidays: &BTreeSet<Date>,
     ) -> Result<DrawdownView, StoreError> {
         let mut tx = self.begin_read().await?;
-        let d = load::existing(&mut tx, drawdown_id).await?;
+        let d = load::existing(&mut tx, drawdown_id, today).await?;
         let view = view::view_in(&mut tx, d, today, holidays).await?;
         tx.commit().await?;
         Ok(view)
@@ -236,7 +248,7 @@ impl Store {
     /// The estate of a drawdown and its offices, for deciding who may read or act on it.
     pub async fn drawdown_estate(&self, drawdown_id: &str) -> Result<EstateOffices, StoreError> {
         let mut tx = self.begin_read().await?;
-        let d = load::existing(&mut tx, drawdown_id).await?;
+        let d = load::existing(&mut tx, drawdown_id, today()).await?;
         tx.commit().await?;
         Ok(d.estate)
     }
@@ -244,7 +256,7 @@ impl Store {
     /// An estate's offices, if it is registered: for deciding who may read or act on it.
     pub async fn estate_offices(&self, estate_id: &str) -> Result<Option<EstateOffices>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let estate = load::estate(&mut tx, estate_id).await?;
+        let estate = load::estate(&mut tx, estate_id, today()).await?;
         tx.commit().await?;
         Ok(estate)
     }
@@ -261,4 +273,10 @@ impl Store {
         tx.commit().await?;
         Ok(views)
     }
+}
+
+/// The stored drawdown (offices in force today), for tests of other modules.
+#[cfg(test)]
+pub(crate) async fn existing_for_tests(tx: &mut Tx, drawdown_id: &str) -> Stored {
+    load::existing(tx, drawdown_id, today()).await.unwrap()
 }

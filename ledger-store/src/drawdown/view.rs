@@ -9,7 +9,7 @@ use ledger_core::registry::FloorArea;
 use ledger_core::{Date, Money};
 use serde::Serialize;
 
-use super::load::{beneficiaries, DrawdownRecord, SELECT_DRAWDOWN};
+use super::load::{beneficiaries, select_drawdown, DrawdownRecord};
 use crate::{dispatch, StoreError, Tx};
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +100,8 @@ pub(super) async fn view_in(
     today: Date,
     holidays: &BTreeSet<Date>,
 ) -> Result<DrawdownView, StoreError> {
-    let units = beneficiaries(tx, &d.id).await?;
+    // Owners as of the day the view is read for (a notice names the owners of its day).
+    let units = beneficiaries(tx, &d.id, today).await?;
     let payments: Vec<PaymentRecord> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(
             "SELECT tranche, entry_id, amount_fen FROM drawdown_payments WHERE drawdown_id = $1 ORDER BY tranche",
@@ -178,12 +179,17 @@ pub(super) async fn list_in(
     today: Date,
     holidays: &BTreeSet<Date>,
 ) -> Result<Vec<DrawdownView>, StoreError> {
+    // Offices in force today: a moved estate is listed under its new street office.
     let sql = format!(
-        "{SELECT_DRAWDOWN} WHERE ($1 = '' OR d.state = $1) AND ($2 = '' OR d.estate_id = $2) \
-         AND ($3 = '' OR e.street_office = $3) AND ($4 = '' OR e.property_company = $4) ORDER BY d.submitted_on, d.drawdown_id"
+        "SELECT * FROM ({}) s WHERE ($2 = '' OR s.state = $2) AND ($3 = '' OR s.estate_id = $3) \
+         AND ($4 = '' OR s.street_office = $4) AND ($5 = '' OR s.property_company = $5) \
+         ORDER BY s.submitted_on, s.drawdown_id",
+        select_drawdown()
     );
+    let day = today.to_string();
     let records: Vec<DrawdownRecord> = dispatch!(Tx, tx, |t| {
         sqlx::query_as(&sql)
+            .bind(day.as_str())
             .bind(filter.state.map_or("", State::as_str))
             .bind(filter.estate_id.as_deref().unwrap_or(""))
             .bind(filter.street_office.as_deref().unwrap_or(""))
@@ -193,7 +199,7 @@ pub(super) async fn list_in(
     });
     let mut views = Vec::with_capacity(records.len());
     for record in records {
-        let d = record.stored()?;
+        let (d, _) = record.stored()?;
         if filter.overdue_only && !is_overdue(d.state, d.route, d.submitted_on, today, holidays) {
             continue;
         }

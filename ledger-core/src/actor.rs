@@ -197,10 +197,16 @@ pub enum Operation {
     /// Record an act on another day than today (a backfill of paper records).
     Backfill,
     ManageUsers,
+    /// Record a month's service check of an estate: its own street office only (SPEC §9).
+    RecordRatingCheck,
+    /// Publish a year's service ratings.
+    PublishRatings,
+    /// Add a company to or remove it from the red or black list by hand, with a reason.
+    EditRatingLists,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 12] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -210,6 +216,9 @@ impl Operation {
         Operation::RecordVote,
         Operation::Backfill,
         Operation::ManageUsers,
+        Operation::RecordRatingCheck,
+        Operation::PublishRatings,
+        Operation::EditRatingLists,
     ];
 
     fn describe(self) -> &'static str {
@@ -223,6 +232,9 @@ impl Operation {
             Operation::RecordVote => "recording votes",
             Operation::Backfill => "dating a record other than today",
             Operation::ManageUsers => "managing users",
+            Operation::RecordRatingCheck => "recording a service check",
+            Operation::PublishRatings => "publishing the service ratings",
+            Operation::EditRatingLists => "editing the red and black lists",
         }
     }
 }
@@ -271,7 +283,16 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
         Operation::Import | Operation::PayDrawdown | Operation::RecordVote => roles(&[Role::Clerk, Role::Admin]),
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
-        Operation::Backfill | Operation::ManageUsers => roles(&[Role::Admin]),
+        Operation::Backfill | Operation::ManageUsers | Operation::PublishRatings => roles(&[Role::Admin]),
+        Operation::EditRatingLists => roles(&[Role::Clerk]),
+        Operation::RecordRatingCheck => match (&actor.scope, target) {
+            (Scope::StreetOffice(office), Target::Estate(estate)) if *office == estate.street_office => Ok(()),
+            (_, Target::Estate(estate)) => deny(format!(
+                "only the estate's street office ({}) checks estate `{}`",
+                estate.street_office, estate.estate_id
+            )),
+            (_, Target::City) => deny("a check is of one estate".to_owned()),
+        },
         Operation::ApplyDrawdown => match (actor.role, target) {
             (Role::Clerk | Role::Admin, _) => Ok(()),
             (Role::PropertyCompany, Target::Estate(estate)) => {
@@ -351,6 +372,9 @@ mod tests {
             (Operation::RecordVote,     ["Y", "-", "Y", "-", "-", "-", "-"]),
             (Operation::Backfill,       ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ManageUsers,    ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::RecordRatingCheck, ["-", "-", "-", "E", "-", "-", "-"]),
+            (Operation::PublishRatings, ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::EditRatingLists, ["Y", "-", "-", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

@@ -16,6 +16,7 @@ mod group;
 mod import;
 mod ledger;
 mod query;
+mod rating;
 mod schema;
 mod users;
 mod writer;
@@ -30,6 +31,7 @@ use thiserror::Error;
 pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 pub use import::{ImportOutcome, ImportRefused};
 pub use query::{Balance, BalanceScope, VerifyOutcome};
+pub use rating::{EstateRatingView, EstateYear, MonthView, Publication, PublishedYear, RatingImportOutcome, YearLists};
 pub use users::{KeptAnswer, User};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is

@@ -64,6 +64,9 @@ pub enum Command {
     /// Each payment posts one balanced entry that charges every beneficiary unit its floor-area
     /// share. Repeating a request changes nothing.
     Drawdown(crate::drawdown::DrawdownArgs),
+    /// Service ratings (SPEC §9): import checks, tickets and credit scores, publish a year
+    /// (stars, grades, rectification, red and black lists, next year's fee float), report.
+    Rating(crate::rating::RatingArgs),
     /// Serve the HTTP API (and the street office's page at /) on the configured database.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]

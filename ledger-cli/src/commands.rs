@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve { addr, holidays } => serve(&cli.db, &addr, holidays).await,
         Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
+        Command::Rating(args) => crate::rating::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify => verify(&cli.db, json).await,

@@ -9,6 +9,7 @@ mod commands;
 mod drawdown;
 mod files;
 mod progress;
+mod rating;
 mod reconcile;
 
 use std::process::ExitCode;

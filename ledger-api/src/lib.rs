@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod rating;
 mod routes;
 
 use std::collections::{BTreeSet, HashMap};
@@ -161,6 +162,9 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::transition))
         .routes(routes!(routes::users))
         .routes(routes!(routes::revoke_user))
+        .routes(routes!(rating::record_check))
+        .routes(routes!(rating::publish))
+        .routes(routes!(rating::public_year))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .merge(uploads);
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();

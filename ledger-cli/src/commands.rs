@@ -357,13 +357,16 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         "7. The same city with planted faults (named in {}), reconciled from its files:\n",
         faulty_dir.join("truth.json").display()
     ));
+    let ratings = crate::rating::demo(&db, &city_dir).await?;
     if json {
         print_json(&serde_json::json!({
             "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
             "reconciliation": clean.summary, "green_channel_repair": repair, "faulty_reconciliation": faulty,
+            "ratings": ratings,
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);
+        crate::rating::print_demo(&ratings);
         if !keep {
             println!("\n(The files and the database were in a temporary folder, now removed: `mfund demo --out DIR` keeps them.)");
         }

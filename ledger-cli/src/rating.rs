@@ -464,3 +464,45 @@ fn print_lists(lists: &YearLists, json: bool) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Clean)
 }
+
+/// The demo's ratings: the generated year imported as a clerk, published as an admin.
+pub async fn demo(db: &str, city_dir: &Path) -> anyhow::Result<YearResult> {
+    let files = RatingBytes {
+        indicators: None,
+        checks: read_optional(city_dir, CHECKS_FILE)?,
+        tickets: read_optional(city_dir, TICKETS_FILE)?,
+        credit_scores: read_optional(city_dir, CREDIT_FILE)?,
+    };
+    let store = Store::connect(db).await?;
+    store.import_ratings(&files, &Actor::city("clerk", Role::Clerk)?).await?.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let year = ledger_gen::RATING_YEAR;
+    let on = Date::from_ymd(year + 1, 1, 20).expect("a date");
+    let admin = Actor::city("admin", Role::Admin)?;
+    let published = store.publish_ratings(year, on, &Rules::default(), "", &admin).await?;
+    store.close().await;
+    Ok(published.result)
+}
+
+pub fn print_demo(result: &YearResult) {
+    let mut stars = [0usize; 6];
+    for e in &result.estates {
+        stars[e.stars.map_or(0, usize::from)] += 1;
+    }
+    println!(
+        "\n8. Service ratings {} published on {}: ★5 {} · ★4 {} · ★3 {} · ★2 {} · ★1 {} estates ({} not rated); {} rectification orders.",
+        result.year,
+        result.published_on,
+        stars[5],
+        stars[4],
+        stars[3],
+        stars[2],
+        stars[1],
+        stars[0],
+        result.estates.iter().filter(|e| e.order.is_some()).count()
+    );
+    for c in &result.companies {
+        if let Some(list) = c.list {
+            println!("   {}：{}（{}）", list.name_zh(), c.company, c.list_rules.join("；"));
+        }
+    }
+}

@@ -17,7 +17,8 @@ use ledger_core::rating::{
 /// The year rated.
 pub const RATING_YEAR: i32 = 2025;
 /// Monthly totals, in tenths of a point per indicator, of the five levels of service.
-const LEVELS_TENTHS: [i64; 5] = [48, 43, 38, 32, 24];
+/// The best and the worst come first, so that even a city of two estates shows both.
+const LEVELS_TENTHS: [i64; 5] = [48, 24, 43, 32, 38];
 /// Mixed into the seed so that the ratings' stream is not the city's.
 const STREAM: u64 = 0x5241_5449_4E47;
 

@@ -13,5 +13,6 @@ mod gen_files;
 mod import;
 mod interop;
 mod reconcile;
+mod rating;
 mod regression;
 mod tamper;

@@ -17,11 +17,26 @@ on_both_engines!(
 );
 
 const INDICATORS: [&str; 20] = [
-    "performance.1", "performance.2", "performance.3", "performance.4",
-    "response.1", "response.2", "response.3", "response.4",
-    "safety.1", "safety.2", "safety.3", "safety.4",
-    "environment.1", "environment.2", "environment.3", "environment.4",
-    "satisfaction.1", "satisfaction.2", "satisfaction.3", "satisfaction.4",
+    "performance.1",
+    "performance.2",
+    "performance.3",
+    "performance.4",
+    "response.1",
+    "response.2",
+    "response.3",
+    "response.4",
+    "safety.1",
+    "safety.2",
+    "safety.3",
+    "safety.4",
+    "environment.1",
+    "environment.2",
+    "environment.3",
+    "environment.4",
+    "satisfaction.1",
+    "satisfaction.2",
+    "satisfaction.3",
+    "satisfaction.4",
 ];
 
 /// E1 and E2 of 甲物业 (东城街道), E3 of 乙物业 (西城街道); 100, 300 and 50 m².
@@ -92,7 +107,10 @@ async fn a_small_city_worked_by_hand(engine: Engine) {
     let d = dir.to_str().unwrap();
     run(&db, &["import", "--dir", d]);
     let first: Value = serde_json::from_str(&run(&db, &["--json", "rating", "import", "--dir", d])).unwrap();
-    assert_eq!((first["checks"].as_u64(), first["tickets"].as_u64(), first["credit_scores"].as_u64()), (Some(27), Some(1), Some(1)));
+    assert_eq!(
+        (first["checks"].as_u64(), first["tickets"].as_u64(), first["credit_scores"].as_u64()),
+        (Some(27), Some(1), Some(1))
+    );
     let again: Value = serde_json::from_str(&run(&db, &["--json", "rating", "import", "--dir", d])).unwrap();
     assert_eq!((again["checks"].as_u64(), again["already_stored"].as_u64()), (Some(0), Some(29)));
     run(&db, &["rating", "publish", "--year", "2024", "--date", "2025-01-31", "--as", "root"]);
@@ -102,25 +120,42 @@ async fn a_small_city_worked_by_hand(engine: Engine) {
     // E1: 0.8 × 90 + 0.2 × 95 = 91.00, five stars, +5 %.
     let e1 = &r["estates"][0];
     assert_eq!(e1["quarters"], json!(["90.00", "90.00", "90.00", "90.00"]));
-    assert_eq!((e1["annual_total"].clone(), e1["stars"].clone(), e1["fee_float_pct"].clone()), (json!("91.00"), json!(5), json!(5)));
+    assert_eq!(
+        (e1["annual_total"].clone(), e1["stars"].clone(), e1["fee_float_pct"].clone()),
+        (json!("91.00"), json!(5), json!(5))
+    );
     assert_eq!(e1["credit_score"], "95.00");
     assert_eq!(e1["order"], Value::Null);
     // E2: 0.8 × 65 + 0.2 × 95 = 71.00, three stars, 0.
     let e2 = &r["estates"][1];
-    assert_eq!((e2["annual_total"].clone(), e2["stars"].clone(), e2["fee_float_pct"].clone()), (json!("71.00"), json!(3), json!(0)));
+    assert_eq!(
+        (e2["annual_total"].clone(), e2["stars"].clone(), e2["fee_float_pct"].clone()),
+        (json!("71.00"), json!(3), json!(0))
+    );
     // E3: Q1 only, 50, no credit score: 50.00 from the quarters alone, one star, −10 %, an order
     // due three months after 31 January: 30 April.
     let e3 = &r["estates"][2];
     assert_eq!(e3["quarters"], json!(["50.00", null, null, null]));
-    assert_eq!((e3["annual_total"].clone(), e3["credit_score"].clone(), e3["annual_basis"].clone()), (json!("50.00"), Value::Null, json!("quarters_only")));
+    assert_eq!(
+        (e3["annual_total"].clone(), e3["credit_score"].clone(), e3["annual_basis"].clone()),
+        (json!("50.00"), Value::Null, json!("quarters_only"))
+    );
     assert_eq!((e3["stars"].clone(), e3["fee_float_pct"].clone()), (json!(1), json!(-10)));
     assert_eq!(e3["order"], json!({ "due": "2025-04-30", "outcome": "pending" }));
     // 甲: (91 × 100 + 71 × 300) ÷ 400 = 76.00, qualified; 乙: 50.00, unqualified, black.
     // Sorted by name: 乙 (U+4E59) before 甲 (U+7532).
     let (yi, jia) = (&r["companies"][0], &r["companies"][1]);
     assert_eq!((yi["company"].clone(), jia["company"].clone()), (json!("乙物业"), json!("甲物业")));
-    assert_eq!((jia["estates"].clone(), jia["floor_area"].clone(), jia["weighted_total"].clone(), jia["grade"].clone(), jia["list"].clone()),
-        (json!(2), json!("400.00"), json!("76.00"), json!("qualified"), Value::Null));
+    assert_eq!(
+        (
+            jia["estates"].clone(),
+            jia["floor_area"].clone(),
+            jia["weighted_total"].clone(),
+            jia["grade"].clone(),
+            jia["list"].clone()
+        ),
+        (json!(2), json!("400.00"), json!("76.00"), json!("qualified"), Value::Null)
+    );
     assert_eq!((yi["grade"].clone(), yi["list"].clone()), (json!("unqualified"), json!("black")));
     assert_eq!(yi["list_rules"], json!(["grade_unqualified", "satisfaction_at_most_half:E3"]));
     assert_eq!(r["rules"]["stars"]["five"], "90");
@@ -132,7 +167,11 @@ async fn a_small_city_worked_by_hand(engine: Engine) {
     // A check of 2024 arriving after publication is recorded and changes no published figure.
     let late = db.folder().join("late");
     std::fs::create_dir_all(&late).unwrap();
-    std::fs::write(late.join("rating_checks.csv"), format!("{CHECK_HEAD}{}", check_rows("C3-5", "E3", "2024-05", "5", "5"))).unwrap();
+    std::fs::write(
+        late.join("rating_checks.csv"),
+        format!("{CHECK_HEAD}{}", check_rows("C3-5", "E3", "2024-05", "5", "5")),
+    )
+    .unwrap();
     let out = run(&db, &["rating", "import", "--dir", late.to_str().unwrap()]);
     assert!(out.contains("不改变已公布的结果"), "{out}");
     assert_eq!(report(&db), r);
@@ -142,35 +181,120 @@ async fn a_small_city_worked_by_hand(engine: Engine) {
     let csv_path = db.folder().join("r.csv");
     run(&db, &["rating", "report", "--year", "2024", "--format", "csv", "--out", csv_path.to_str().unwrap()]);
     let csv = std::fs::read_to_string(&csv_path).unwrap();
-    assert!(csv.starts_with("estate_id,company,q1,q2,q3,q4,") && csv.contains("E3,乙物业,50.00,,,,,50.00,1,-10,2025-04-30,pending"), "{csv}");
+    assert!(
+        csv.starts_with("estate_id,company,q1,q2,q3,q4,")
+            && csv.contains("E3,乙物业,50.00,,,,,50.00,1,-10,2025-04-30,pending"),
+        "{csv}"
+    );
     let xlsx = db.folder().join("r.xlsx");
     run(&db, &["rating", "report", "--year", "2024", "--format", "xlsx", "--out", xlsx.to_str().unwrap()]);
     assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"), "an xlsx is a zip");
 
     // The estate's view judges its order on the day asked: the late May check is after the
     // due month, so on 30 April nothing was rechecked.
-    let view: Value = serde_json::from_str(&run(&db, &["--json", "rating", "estate", "--id", "E3", "--as-of", "2025-04-30"])).unwrap();
+    let view: Value =
+        serde_json::from_str(&run(&db, &["--json", "rating", "estate", "--id", "E3", "--as-of", "2025-04-30"]))
+            .unwrap();
     assert_eq!(view["years"][0]["order_outcome_now"], "no_recheck");
     assert_eq!(view["months"].as_array().unwrap().len(), 4);
 
     // A clerk's list entries: recorded with who and why; a removal is an entry too.
-    run(&db, &["rating", "list", "add", "--company", "甲物业", "--year", "2024", "--list", "red", "--reason", "群众表扬", "--as", "王会计", "--date", "2025-02-01"]);
-    let out = mfund(&db.url, &["rating", "list", "add", "--company", "甲物业", "--year", "2024", "--list", "red", "--reason", "again", "--as", "王会计"]);
+    run(
+        &db,
+        &[
+            "rating",
+            "list",
+            "add",
+            "--company",
+            "甲物业",
+            "--year",
+            "2024",
+            "--list",
+            "red",
+            "--reason",
+            "群众表扬",
+            "--as",
+            "王会计",
+            "--date",
+            "2025-02-01",
+        ],
+    );
+    let out = mfund(
+        &db.url,
+        &[
+            "rating",
+            "list",
+            "add",
+            "--company",
+            "甲物业",
+            "--year",
+            "2024",
+            "--list",
+            "red",
+            "--reason",
+            "again",
+            "--as",
+            "王会计",
+        ],
+    );
     assert!(!out.status.success() && stderr(&out).contains("already"), "{}", stderr(&out));
-    run(&db, &["rating", "list", "remove", "--company", "乙物业", "--year", "2024", "--list", "black", "--reason", "整改到位", "--as", "王会计", "--date", "2025-03-01"]);
+    run(
+        &db,
+        &[
+            "rating",
+            "list",
+            "remove",
+            "--company",
+            "乙物业",
+            "--year",
+            "2024",
+            "--list",
+            "black",
+            "--reason",
+            "整改到位",
+            "--as",
+            "王会计",
+            "--date",
+            "2025-03-01",
+        ],
+    );
     let lists: Value = serde_json::from_str(&run(&db, &["--json", "rating", "lists", "--year", "2024"])).unwrap();
     assert_eq!(lists["in_force"].as_array().unwrap().len(), 1);
-    assert_eq!((lists["in_force"][0]["company"].clone(), lists["in_force"][0]["list"].clone()), (json!("甲物业"), json!("red")));
+    assert_eq!(
+        (lists["in_force"][0]["company"].clone(), lists["in_force"][0]["list"].clone()),
+        (json!("甲物业"), json!("red"))
+    );
     let entries = lists["manual_entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
-    assert_eq!((entries[1]["action"].clone(), entries[1]["by"].clone(), entries[1]["reason"].clone()), (json!("remove"), json!("王会计"), json!("整改到位")));
-    let out = mfund(&db.url, &["rating", "list", "add", "--company", "丙物业", "--year", "2024", "--list", "red", "--reason", "x", "--as", "王会计"]);
+    assert_eq!(
+        (entries[1]["action"].clone(), entries[1]["by"].clone(), entries[1]["reason"].clone()),
+        (json!("remove"), json!("王会计"), json!("整改到位"))
+    );
+    let out = mfund(
+        &db.url,
+        &[
+            "rating",
+            "list",
+            "add",
+            "--company",
+            "丙物业",
+            "--year",
+            "2024",
+            "--list",
+            "red",
+            "--reason",
+            "x",
+            "--as",
+            "王会计",
+        ],
+    );
     assert!(!out.status.success() && stderr(&out).contains("serves no registered estate"), "{}", stderr(&out));
     // The published year still says what it said.
     assert_eq!(report(&db), r);
     // §8 reads the float in force from the store.
     let store = db.store().await;
-    let (pct, why) = store.fee_float_in_force("E1", ledger_core::Date::parse("2025-06-01").unwrap()).await.unwrap().unwrap();
+    let (pct, why) =
+        store.fee_float_in_force("E1", ledger_core::Date::parse("2025-06-01").unwrap()).await.unwrap().unwrap();
     assert_eq!((pct, why.contains("5星")), (rust_decimal::Decimal::from(5), true));
     assert!(store.fee_float_in_force("E1", ledger_core::Date::parse("2026-06-01").unwrap()).await.unwrap().is_none());
 }
@@ -193,23 +317,86 @@ async fn bad_rating_files_write_nothing(engine: Engine) {
     registry(&dir);
     run(&db, &["import", "--dir", dir.to_str().unwrap()]);
     let good = check_rows("C1", "E1", "2024-01", "4.5", "4.5");
-    refused(&db, "rating_checks.csv", &format!("{CHECK_HEAD}{}", good.replace("C1,E1,2024-01,safety.3,4.5,检查员\n", "")), "rating_checks.csv:2:4:");
-    refused(&db, "rating_checks.csv", &format!("{CHECK_HEAD}{good}C1,E1,2024-01,safety.3,1,检查员\n"), "rating_checks.csv:22:4:");
-    refused(&db, "rating_checks.csv", &format!("{CHECK_HEAD}{}", good.replacen("4.5", "5.5", 1)), "rating_checks.csv:2:5:");
-    refused(&db, "rating_checks.csv", &format!("{CHECK_HEAD}{}", good.replacen("4.5", "4.25", 1)), "rating_checks.csv:2:5:");
-    refused(&db, "rating_checks.csv", &format!("{CHECK_HEAD}{}", check_rows("C9", "E9", "2024-01", "4", "4")), "rating_checks.csv:2:2: column `estate_id`: estate `E9` is not registered");
-    refused(&db, "tickets.csv", "ticket_id,estate_id,kind,opened_at,responded_at,closed_at\nT1,E1,repair,2024-01-01 08:00,,\n", "tickets.csv:2:4:");
+    refused(
+        &db,
+        "rating_checks.csv",
+        &format!("{CHECK_HEAD}{}", good.replace("C1,E1,2024-01,safety.3,4.5,检查员\n", "")),
+        "rating_checks.csv:2:4:",
+    );
+    refused(
+        &db,
+        "rating_checks.csv",
+        &format!("{CHECK_HEAD}{good}C1,E1,2024-01,safety.3,1,检查员\n"),
+        "rating_checks.csv:22:4:",
+    );
+    refused(
+        &db,
+        "rating_checks.csv",
+        &format!("{CHECK_HEAD}{}", good.replacen("4.5", "5.5", 1)),
+        "rating_checks.csv:2:5:",
+    );
+    refused(
+        &db,
+        "rating_checks.csv",
+        &format!("{CHECK_HEAD}{}", good.replacen("4.5", "4.25", 1)),
+        "rating_checks.csv:2:5:",
+    );
+    refused(
+        &db,
+        "rating_checks.csv",
+        &format!("{CHECK_HEAD}{}", check_rows("C9", "E9", "2024-01", "4", "4")),
+        "rating_checks.csv:2:2: column `estate_id`: estate `E9` is not registered",
+    );
+    refused(
+        &db,
+        "tickets.csv",
+        "ticket_id,estate_id,kind,opened_at,responded_at,closed_at\nT1,E1,repair,2024-01-01 08:00,,\n",
+        "tickets.csv:2:4:",
+    );
     let rows: String = (1..=19).map(|k| format!("x.{k},safety,指标{k},5\n")).collect();
-    refused(&db, "indicators.csv", &format!("indicator_id,dimension,name,max_points\n{rows}"), "indicators.csv:20:4: column `max_points`: the indicators' max_points sum to 95, expected 100");
+    refused(
+        &db,
+        "indicators.csv",
+        &format!("indicator_id,dimension,name,max_points\n{rows}"),
+        "indicators.csv:20:4: column `max_points`: the indicators' max_points sum to 95, expected 100",
+    );
     refused(&db, "credit_scores.csv", "company,year,score\n甲物业,2024,100.5\n", "credit_scores.csv:2:3:");
     // Nothing of any of them was recorded: a year published now rates no estate.
     let rules = db.folder().join("rules.toml");
     std::fs::write(&rules, "[stars]\nfive = 90\nfour = = 1\n").unwrap();
-    let out = mfund(&db.url, &["rating", "publish", "--year", "2024", "--date", "2025-01-31", "--rules", rules.to_str().unwrap(), "--as", "root"]);
+    let out = mfund(
+        &db.url,
+        &[
+            "rating",
+            "publish",
+            "--year",
+            "2024",
+            "--date",
+            "2025-01-31",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--as",
+            "root",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rules.toml:3:"), "{}", stderr(&out));
     std::fs::write(&rules, "[fee_float]\nfive = 8\n").unwrap();
-    run(&db, &["rating", "publish", "--year", "2024", "--date", "2025-01-31", "--rules", rules.to_str().unwrap(), "--as", "root"]);
+    run(
+        &db,
+        &[
+            "rating",
+            "publish",
+            "--year",
+            "2024",
+            "--date",
+            "2025-01-31",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--as",
+            "root",
+        ],
+    );
     let r = report(&db);
     assert!(r["estates"].as_array().unwrap().iter().all(|e| e["stars"].is_null()), "{r}");
     assert_eq!(r["rules"]["fee_float"]["five"], 8);
@@ -221,7 +408,12 @@ async fn the_api_records_checks_publishes_and_answers_the_public(engine: Engine)
     registry(&dir);
     run(&db, &["import", "--dir", dir.to_str().unwrap()]);
     let store = db.store().await;
-    for (name, role, scope) in [("east", "street_office", "东城街道"), ("west", "street_office", "西城街道"), ("root", "admin", ""), ("clerk", "clerk", "")] {
+    for (name, role, scope) in [
+        ("east", "street_office", "东城街道"),
+        ("west", "street_office", "西城街道"),
+        ("root", "admin", ""),
+        ("clerk", "clerk", ""),
+    ] {
         let user = User { name: name.into(), role: role.into(), scope: scope.into() };
         store.add_user(&user, &token_hash(&format!("token-{name}"))).await.unwrap();
     }
@@ -251,14 +443,18 @@ async fn the_api_records_checks_publishes_and_answers_the_public(engine: Engine)
     assert_eq!(status.as_u16(), 403);
     let (status, _) = http(&router, "GET", "/ratings/2024", None, None, None).await;
     assert_eq!(status.as_u16(), 404);
-    let (status, published) = http(&router, "POST", "/ratings/publish", Some("root"), Some(publish.clone()), None).await;
+    let (status, published) =
+        http(&router, "POST", "/ratings/publish", Some("root"), Some(publish.clone()), None).await;
     assert_eq!(status.as_u16(), 201, "{published}");
     let (status, again) = http(&router, "POST", "/ratings/publish", Some("root"), Some(publish), None).await;
     assert_eq!((status.as_u16(), &again), (200, &published));
     let (status, public) = http(&router, "GET", "/ratings/2024", None, None, None).await;
     assert_eq!(status.as_u16(), 200, "{public}");
     // E1: one month, 90, no credit score: 90.00, five stars.
-    assert_eq!(public["estates"][0], json!({ "estate_id": "E1", "company": "甲物业", "stars": 5, "annual_total": "90.00" }));
+    assert_eq!(
+        public["estates"][0],
+        json!({ "estate_id": "E1", "company": "甲物业", "stars": 5, "annual_total": "90.00" })
+    );
     assert_eq!(public["companies"][1], json!({ "company": "甲物业", "weighted_total": "90.00", "grade": "excellent" }));
     assert_eq!(public["companies"][0]["grade"], Value::Null, "乙物业 has no rated estate");
     assert_eq!(public["lists"], json!([]), "no credit score: not red");

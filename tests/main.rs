@@ -14,6 +14,7 @@ mod gen_files;
 mod import;
 mod integrity;
 mod interop;
+mod rating;
 mod reconcile;
 mod regression;
 mod tamper;

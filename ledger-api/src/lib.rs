@@ -8,6 +8,7 @@
 mod auth;
 mod error;
 mod estate;
+mod rating;
 mod routes;
 
 use std::collections::{BTreeSet, HashMap};
@@ -165,6 +166,9 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(estate::transfer))
         .routes(routes!(estate::refund))
         .routes(routes!(estate::move_estate))
+        .routes(routes!(rating::record_check))
+        .routes(routes!(rating::publish))
+        .routes(routes!(rating::public_year))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .merge(uploads);
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();

@@ -104,6 +104,9 @@ pub enum Command {
     /// before its date keep the old facts. Re-importing units.csv or estates.csv with a changed
     /// owner, street office or company is refused and names the verb here.
     Estate(crate::estate::EstateArgs),
+    /// Service ratings (SPEC §9): import checks, tickets and credit scores, publish a year
+    /// (stars, grades, rectification, red and black lists, next year's fee float), report.
+    Rating(crate::rating::RatingArgs),
     /// Serve the HTTP API (and the street office's page at /) on the configured database.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]

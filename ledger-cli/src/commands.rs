@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::User { verb } => user(&cli.db, verb, json).await,
         Command::Drawdown(args) => crate::drawdown::run(&cli.db, args, json).await,
         Command::Estate(args) => crate::estate::run(&cli.db, args, json).await,
+        Command::Rating(args) => crate::rating::run(&cli.db, args, json).await,
         Command::Reconcile(args) => crate::reconcile::run(&cli.db, args, json).await,
         Command::Balance(args) => balance(&cli.db, args, json).await,
         Command::Verify { expect_head } => verify(&cli.db, expect_head, json).await,
@@ -445,13 +446,16 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         "7. The same city with planted faults (named in {}), reconciled from its files:\n",
         faulty_dir.join("truth.json").display()
     ));
+    let ratings = crate::rating::demo(&db, &city_dir).await?;
     if json {
         print_json(&serde_json::json!({
             "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
             "reconciliation": clean.summary, "green_channel_repair": repair, "faulty_reconciliation": faulty,
+            "ratings": ratings,
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);
+        crate::rating::print_demo(&ratings);
         if !keep {
             println!("\n(The files and the database were in a temporary folder, now removed: `mfund demo --out DIR` keeps them.)");
         }

@@ -10,6 +10,7 @@ mod drawdown;
 mod estate;
 mod files;
 mod progress;
+mod rating;
 mod reconcile;
 
 use std::process::ExitCode;

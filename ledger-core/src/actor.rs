@@ -203,10 +203,16 @@ pub enum Operation {
     ConfigureBank,
     /// Record a registry change (transfer, refund, move: SPEC §10).
     ChangeRegistry,
+    /// Record a month's service check of an estate: its own street office only (SPEC §9).
+    RecordRatingCheck,
+    /// Publish a year's service ratings.
+    PublishRatings,
+    /// Add a company to or remove it from the red or black list by hand, with a reason.
+    EditRatingLists,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 15] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -219,6 +225,9 @@ impl Operation {
         Operation::MigrationImport,
         Operation::ConfigureBank,
         Operation::ChangeRegistry,
+        Operation::RecordRatingCheck,
+        Operation::PublishRatings,
+        Operation::EditRatingLists,
     ];
 
     fn describe(self) -> &'static str {
@@ -235,6 +244,9 @@ impl Operation {
             Operation::MigrationImport => "a migration import of another system's history",
             Operation::ConfigureBank => "configuring the fund's special bank accounts",
             Operation::ChangeRegistry => "changing the registry",
+            Operation::RecordRatingCheck => "recording a service check",
+            Operation::PublishRatings => "publishing the service ratings",
+            Operation::EditRatingLists => "editing the red and black lists",
         }
     }
 }
@@ -285,9 +297,20 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
         }
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
-        Operation::Backfill | Operation::ManageUsers | Operation::MigrationImport | Operation::ConfigureBank => {
-            roles(&[Role::Admin])
-        }
+        Operation::Backfill
+        | Operation::ManageUsers
+        | Operation::MigrationImport
+        | Operation::ConfigureBank
+        | Operation::PublishRatings => roles(&[Role::Admin]),
+        Operation::EditRatingLists => roles(&[Role::Clerk]),
+        Operation::RecordRatingCheck => match (&actor.scope, target) {
+            (Scope::StreetOffice(office), Target::Estate(estate)) if *office == estate.street_office => Ok(()),
+            (_, Target::Estate(estate)) => deny(format!(
+                "only the estate's street office ({}) checks estate `{}`",
+                estate.street_office, estate.estate_id
+            )),
+            (_, Target::City) => deny("a check is of one estate".to_owned()),
+        },
         Operation::ApplyDrawdown => match (actor.role, target) {
             (Role::Clerk | Role::Admin, _) => Ok(()),
             (Role::PropertyCompany, Target::Estate(estate)) => {
@@ -370,6 +393,9 @@ mod tests {
             (Operation::MigrationImport, ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ConfigureBank,  ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ChangeRegistry, ["Y", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::RecordRatingCheck, ["-", "-", "-", "E", "-", "-", "-"]),
+            (Operation::PublishRatings, ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::EditRatingLists, ["Y", "-", "-", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

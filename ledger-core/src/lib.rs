@@ -21,6 +21,7 @@ pub mod interchange;
 mod journal;
 pub mod money;
 pub mod plan;
+pub mod rating;
 pub mod recon;
 pub mod registry;
 

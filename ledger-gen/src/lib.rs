@@ -18,6 +18,9 @@ use ledger_core::registry::FloorArea;
 use ledger_core::{Date, Money};
 use serde::Serialize;
 
+mod rating;
+pub use rating::{write_ratings, RATING_YEAR};
+
 /// The special account all money moves through.
 pub const BANK_ACCOUNT: &str = "bank:6222020200112233";
 const FIRST_YEAR: i32 = 2016;
@@ -210,6 +213,7 @@ pub fn generate(dir: &Path, options: GenOptions) -> io::Result<GenSummary> {
     if options.faults {
         std::fs::write(dir.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
     }
+    rating::write_ratings(dir, options.seed)?;
     Ok(w.summary)
 }
 

@@ -17,6 +17,7 @@ mod group;
 mod import;
 mod ledger;
 mod query;
+mod rating;
 mod schema;
 mod users;
 mod writer;
@@ -34,6 +35,7 @@ pub use estate::{RecordBreakView, RecordsOutcome};
 pub use import::{ImportBy, ImportOutcome, ImportRefused};
 pub use ledger::ChainHead;
 pub use query::{Balance, BalanceScope, VerifyOutcome};
+pub use rating::{EstateRatingView, EstateYear, MonthView, Publication, PublishedYear, RatingImportOutcome, YearLists};
 pub use users::{KeptAnswer, User};
 
 /// Runs the same body against whichever engine a [`Pool`] or [`Tx`] belongs to; the body is

@@ -105,7 +105,12 @@ async fn killed_imports_land_whole_or_not_at_all(engine: Engine) {
     let base = TestDb::new(engine).await;
     let out = mfund(&base.url, &["import", "--dir", part.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let before = { let store = base.store().await; let s = observed(&store).await; store.close().await; s };
+    let before = {
+        let store = base.store().await;
+        let s = observed(&store).await;
+        store.close().await;
+        s
+    };
 
     // One import run whole: the state after, and how long a run takes.
     let reference = base.copy().await;
@@ -113,7 +118,12 @@ async fn killed_imports_land_whole_or_not_at_all(engine: Engine) {
     let out = mfund(&reference.url, &["import", "--dir", full.to_str().unwrap()]);
     let run = started.elapsed();
     assert!(out.status.success(), "{}", stderr(&out));
-    let after = { let store = reference.store().await; let s = observed(&store).await; store.close().await; s };
+    let after = {
+        let store = reference.store().await;
+        let s = observed(&store).await;
+        store.close().await;
+        s
+    };
     assert!(after.entries > before.entries && after.city != before.city, "the second half posts: {before:?} {after:?}");
     drop(reference);
 
@@ -206,7 +216,6 @@ fn serve(db: &TestDb, log: &Path) -> Server {
 /// The steps of one green-channel drawdown, each acknowledged before the next is sent.
 const STEPS: [&str; 5] = ["apply", "approve", "advance", "complete", "settle"];
 const DRAWDOWNS_PER_ROUND: usize = 6;
-const ESTIMATE_FEN: i64 = 600_000;
 const ADVANCE_FEN: i64 = 300_000;
 const FINAL_COST_FEN: i64 = 580_000;
 
@@ -259,7 +268,13 @@ type Acknowledged = BTreeMap<String, Vec<&'static str>>;
 /// steps, its state that of its last step, a payment for each paying step and none other, the
 /// payments' sum charged to its units; every acknowledged step present; the city balance moved
 /// by exactly the payments, and one entry per payment.
-async fn check_drawdowns(store: &Store, base: &Snapshot, base_fen: i64, acknowledged: &Acknowledged, what: &str) -> usize {
+async fn check_drawdowns(
+    store: &Store,
+    base: &Snapshot,
+    base_fen: i64,
+    acknowledged: &Acknowledged,
+    what: &str,
+) -> usize {
     let views = store.list_drawdowns(&ListFilter::default(), ledger_store::today(), &BTreeSet::new()).await.unwrap();
     let (mut paid_fen, mut payments) = (0i64, 0usize);
     for view in &views {

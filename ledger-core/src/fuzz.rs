@@ -20,6 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 use crate::csvscan::{blank_line, next_record_start, read_record};
+use crate::entry::Side;
 use crate::fixed::{parse_hundredths, DecimalError, MAX_HUNDREDTHS};
 use crate::import::{EntryChecker, RegistryFiles, StoredState};
 use crate::interchange::{self, InputError, Located, RawEntry};
@@ -27,7 +28,6 @@ use crate::money::Money;
 use crate::recon::scan::{entry_pieces, fold_journal};
 use crate::recon::{CityIndex, JournalFacts};
 use crate::registry::FloorArea;
-use crate::entry::Side;
 
 /// Inputs per target when `MFUND_FUZZ_CASES` is not set: 5 targets, 2,500 inputs in CI.
 const DEFAULT_CASES: u32 = 500;
@@ -181,7 +181,8 @@ fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
 }
 
 fn mutated(base: impl Strategy<Value = Vec<u8>>, most: usize) -> impl Strategy<Value = Bytes> {
-    (base, prop::collection::vec(mutation(), 0..=most)).prop_map(|(bytes, mutations)| Bytes(mutated_by(bytes, &mutations)))
+    (base, prop::collection::vec(mutation(), 0..=most))
+        .prop_map(|(bytes, mutations)| Bytes(mutated_by(bytes, &mutations)))
 }
 
 fn mutated_by(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
@@ -225,7 +226,10 @@ fn journal_text(
             let amount = Money::from_fen(signed.abs()).to_string();
             let (debit, credit) = if signed > 0 { (amount.as_str(), "") } else { ("", amount.as_str()) };
             text.push_str(end);
-            text.push_str(&format!("J{n:03},2024-03-{day:02},{kind},{},{debit},{credit},{}", ACCOUNTS[account], MEMOS[memo]));
+            text.push_str(&format!(
+                "J{n:03},2024-03-{day:02},{kind},{},{debit},{credit},{}",
+                ACCOUNTS[account], MEMOS[memo]
+            ));
             if reverses_column {
                 let target = if kind == "reversal" && n > 0 { format!("J{:03}", n - 1) } else { String::new() };
                 text.push(',');
@@ -245,9 +249,8 @@ fn journal_base(reverses: impl Strategy<Value = bool>) -> impl Strategy<Value = 
     let posting = (0..ACCOUNTS.len(), prop_oneof![1i64..100_000, -100_000i64..-1], 0..MEMOS.len());
     // Mostly balanced, so that mutations meet entries that would otherwise be accepted.
     let entry = (0..KINDS.len(), 1u8..29, prop::collection::vec(posting, 1..4), prop::bool::weighted(0.85));
-    (prop::collection::vec(entry, 1..10), any::<bool>(), any::<bool>(), reverses, 0usize..6).prop_map(
-        |(entries, crlf, bom, reverses, blank)| journal_text(&entries, crlf, bom, reverses, blank),
-    )
+    (prop::collection::vec(entry, 1..10), any::<bool>(), any::<bool>(), reverses, 0usize..6)
+        .prop_map(|(entries, crlf, bom, reverses, blank)| journal_text(&entries, crlf, bom, reverses, blank))
 }
 
 fn registry_base() -> impl Strategy<Value = (usize, Vec<u8>)> {
@@ -339,8 +342,10 @@ fn check_import(entries: &[RawEntry]) -> Result<(), TestCaseError> {
                 prop_assert!(balanced, "accepted an unbalanced entry: {raw:?}");
                 let postings = new.entry.postings();
                 prop_assert!(postings.len() >= 2 && postings.len() == raw.postings.len());
-                let debits: i128 = postings.iter().filter(|p| p.side == Side::Debit).map(|p| i128::from(p.amount.fen())).sum();
-                let credits: i128 = postings.iter().filter(|p| p.side == Side::Credit).map(|p| i128::from(p.amount.fen())).sum();
+                let debits: i128 =
+                    postings.iter().filter(|p| p.side == Side::Debit).map(|p| i128::from(p.amount.fen())).sum();
+                let credits: i128 =
+                    postings.iter().filter(|p| p.side == Side::Credit).map(|p| i128::from(p.amount.fen())).sum();
                 prop_assert_eq!(debits, credits);
                 for (p, r) in postings.iter().zip(&raw.postings) {
                     prop_assert_eq!((p.side, p.amount), (r.side, r.amount));
@@ -400,16 +405,24 @@ fn fuzz_csv_scanner() {
 /// noise and on any text at all.
 #[test]
 fn fuzz_amount_parser() {
-    let noise = prop::sample::select(vec!["", ",", "e", "E", "+", " ", ".", "-", "_", "١", "１", "\u{0}", "9999999999"]);
-    let numberish = ("-?[0-9]{0,22}(\\.[0-9]{0,4})?", noise.clone(), any::<usize>(), noise)
-        .prop_map(|(text, a, at, b)| {
-            let at = (0..=text.len()).rev().find(|&i| i <= at % (text.len() + 1) && text.is_char_boundary(i)).unwrap_or(0);
+    let noise =
+        prop::sample::select(vec!["", ",", "e", "E", "+", " ", ".", "-", "_", "١", "１", "\u{0}", "9999999999"]);
+    let numberish =
+        ("-?[0-9]{0,22}(\\.[0-9]{0,4})?", noise.clone(), any::<usize>(), noise).prop_map(|(text, a, at, b)| {
+            let at =
+                (0..=text.len()).rev().find(|&i| i <= at % (text.len() + 1) && text.is_char_boundary(i)).unwrap_or(0);
             format!("{}{a}{}{b}", &text[..at], &text[at..])
         });
     let input = prop_oneof![4 => numberish, 1 => any::<String>(), 1 => "(-|nan|inf|[0-9]){0,6}"];
     fuzz("amount_parser", input, |text| {
         let parsed = parse_hundredths(&text);
-        prop_assert_eq!(parsed.as_ref().ok().copied(), reference_hundredths(&text), "`{}`: {:?}", text.escape_debug(), parsed);
+        prop_assert_eq!(
+            parsed.as_ref().ok().copied(),
+            reference_hundredths(&text),
+            "`{}`: {:?}",
+            text.escape_debug(),
+            parsed
+        );
         match parsed {
             Ok(fen) => {
                 let money = Money::parse(&text).expect("the same parser");
@@ -422,7 +435,12 @@ fn fuzz_amount_parser() {
                 prop_assert!(!error.to_string().is_empty());
                 let (int, frac) = text.trim_start_matches('-').split_once('.').unwrap_or(("", ""));
                 let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-                if digits(int) && digits(frac) && frac.len() > 2 && text.matches('-').count() <= 1 && text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+                if digits(int)
+                    && digits(frac)
+                    && frac.len() > 2
+                    && text.matches('-').count() <= 1
+                    && text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+                {
                     prop_assert!(matches!(error, DecimalError::TooManyDecimals(..)), "`{}`: {:?}", text, error);
                 }
             }
@@ -454,55 +472,63 @@ fn fuzz_journal_reader_and_import() {
 /// The registry and bank readers: clean errors, valid ids, no duplicates, amounts that re-parse.
 #[test]
 fn fuzz_registry_and_bank_readers() {
-    fuzz("registry_readers", (registry_base(), prop::collection::vec(mutation(), 0..=5)), |((file, bytes), mutations): ((usize, Vec<u8>), Vec<Mutation>)| {
-        let bytes = mutated_by(bytes, &mutations);
-        fn ids<T>(read: Result<Vec<Located<T>>, InputError>, id: impl Fn(&T) -> &str, bytes: &[u8]) -> Result<(), TestCaseError> {
-            match read {
-                Ok(rows) => {
-                    let mut seen = HashSet::new();
-                    for row in &rows {
-                        prop_assert!(crate::account::is_valid_id(id(&row.value)));
-                        prop_assert!(seen.insert(id(&row.value).to_owned()), "duplicate accepted");
+    fuzz(
+        "registry_readers",
+        (registry_base(), prop::collection::vec(mutation(), 0..=5)),
+        |((file, bytes), mutations): ((usize, Vec<u8>), Vec<Mutation>)| {
+            let bytes = mutated_by(bytes, &mutations);
+            fn ids<T>(
+                read: Result<Vec<Located<T>>, InputError>,
+                id: impl Fn(&T) -> &str,
+                bytes: &[u8],
+            ) -> Result<(), TestCaseError> {
+                match read {
+                    Ok(rows) => {
+                        let mut seen = HashSet::new();
+                        for row in &rows {
+                            prop_assert!(crate::account::is_valid_id(id(&row.value)));
+                            prop_assert!(seen.insert(id(&row.value).to_owned()), "duplicate accepted");
+                        }
+                        prop_assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
+                        Ok(())
                     }
-                    prop_assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
-                    Ok(())
+                    Err(error) => clean_error(&error, bytes),
                 }
-                Err(error) => clean_error(&error, bytes),
             }
-        }
-        match file {
-            0 => ids(interchange::read_estates(&bytes), |e| &e.estate_id, &bytes),
-            1 => ids(interchange::read_buildings(&bytes), |b| &b.building_id, &bytes),
-            2 => {
-                let read = interchange::read_units(&bytes);
-                if let Ok(units) = &read {
-                    for u in units {
-                        prop_assert!(u.value.floor_area.centi_m2() > 0);
-                        prop_assert_eq!(FloorArea::parse(&u.value.floor_area.to_string()), Ok(u.value.floor_area));
+            match file {
+                0 => ids(interchange::read_estates(&bytes), |e| &e.estate_id, &bytes),
+                1 => ids(interchange::read_buildings(&bytes), |b| &b.building_id, &bytes),
+                2 => {
+                    let read = interchange::read_units(&bytes);
+                    if let Ok(units) = &read {
+                        for u in units {
+                            prop_assert!(u.value.floor_area.centi_m2() > 0);
+                            prop_assert_eq!(FloorArea::parse(&u.value.floor_area.to_string()), Ok(u.value.floor_area));
+                        }
                     }
+                    ids(read, |u| &u.unit_id, &bytes)
                 }
-                ids(read, |u| &u.unit_id, &bytes)
-            }
-            3 => {
-                let read = interchange::read_statement(&bytes);
-                if let Ok(lines) = &read {
-                    for l in lines {
-                        prop_assert_eq!(Money::parse(&l.value.amount.to_string()), Ok(l.value.amount));
+                3 => {
+                    let read = interchange::read_statement(&bytes);
+                    if let Ok(lines) = &read {
+                        for l in lines {
+                            prop_assert_eq!(Money::parse(&l.value.amount.to_string()), Ok(l.value.amount));
+                        }
                     }
+                    ids(read, |l| &l.txn_id, &bytes)
                 }
-                ids(read, |l| &l.txn_id, &bytes)
-            }
-            _ => {
-                let read = interchange::read_unit_balances(&bytes);
-                if let Ok(balances) = &read {
-                    for b in balances {
-                        prop_assert_eq!(Money::parse(&b.value.balance.to_string()), Ok(b.value.balance));
+                _ => {
+                    let read = interchange::read_unit_balances(&bytes);
+                    if let Ok(balances) = &read {
+                        for b in balances {
+                            prop_assert_eq!(Money::parse(&b.value.balance.to_string()), Ok(b.value.balance));
+                        }
                     }
+                    ids(read, |b| &b.unit_id, &bytes)
                 }
-                ids(read, |b| &b.unit_id, &bytes)
             }
-        }
-    });
+        },
+    );
 }
 
 /// The parallel cut: any block size, any number of pieces, parallel or not, the fold of a
@@ -537,7 +563,12 @@ fn fuzz_parallel_cut() {
                 prop_assert_eq!(folded, read);
                 clean_error(folded, &bytes)?;
             }
-            (folded, read) => prop_assert!(false, "fold {:?} but import {:?}", folded.as_ref().map(summary), read.as_ref().map(|e| e.len())),
+            (folded, read) => prop_assert!(
+                false,
+                "fold {:?} but import {:?}",
+                folded.as_ref().map(summary),
+                read.as_ref().map(|e| e.len())
+            ),
         }
         Ok(())
     });

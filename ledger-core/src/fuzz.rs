@@ -573,3 +573,18 @@ fn fuzz_parallel_cut() {
         Ok(())
     });
 }
+
+/// Found by `fuzz_parallel_cut`: a header whose last name opens a quote that a later line
+/// closes was judged on the first block alone when a block ended inside the quotes, so small
+/// blocks refused it as "never closed" while the whole file was refused for its names.
+#[test]
+fn regression_a_block_ending_inside_a_quoted_header_waits_for_the_rest() {
+    let journal =
+        b"entry_id,date,kind,account,debit,credit,memJ0,2024-03-01,payment,bank:1,10.00,,\"two\nlines\"\r\nJ0,x\r\n";
+    let whole = fold_journal(&city(), journal, usize::MAX / 2, 1, false).unwrap_err();
+    assert!(matches!(*whole.kind, crate::interchange::InputErrorKind::Header { .. }), "{whole}");
+    for block in 1..journal.len() {
+        assert_eq!(fold_journal(&city(), journal, block, 2, true).unwrap_err(), whole, "block {block}");
+    }
+    assert_eq!(interchange::read_journal(journal).unwrap_err(), whole);
+}

@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod bad_input;
+mod crash;
 mod drawdown;
 mod estate;
 mod gen_files;

@@ -182,3 +182,32 @@ pub fn first_row_field(dir: &Path, file: &str, index: usize) -> String {
     let text = std::fs::read_to_string(dir.join(file)).expect("a city file");
     text.lines().nth(1).expect("a data row").split(',').nth(index).expect("the field").trim_matches('"').to_owned()
 }
+
+impl TestDb {
+    /// A second database holding exactly what this one holds: the SQLite file (and its WAL)
+    /// copied, or a PostgreSQL database made from this one as template. No connection to this
+    /// database may be open.
+    pub async fn copy(&self) -> TestDb {
+        let copy = TestDb::new(self.engine).await;
+        match (&self.pg_drop, &copy.pg_drop) {
+            (Some((admin, from)), Some((_, to))) => {
+                let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL answers");
+                sqlx::query(&format!("DROP DATABASE {to}")).execute(&mut conn).await.expect("drop the empty copy");
+                sqlx::query(&format!("CREATE DATABASE {to} TEMPLATE {from}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("copy the test database");
+                conn.close().await.ok();
+            }
+            _ => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = self.folder().join(format!("test.db{suffix}"));
+                    if from.exists() {
+                        std::fs::copy(&from, copy.folder().join(format!("test.db{suffix}"))).expect("copy the file");
+                    }
+                }
+            }
+        }
+        copy
+    }
+}

@@ -25,6 +25,9 @@ pub mod rating;
 pub mod recon;
 pub mod registry;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use account::{Account, EntryKind};
 pub use date::Date;
 pub use entry::{Entry, Posting, Side};

@@ -254,7 +254,8 @@ impl<'c> JournalFolder<'c> {
         if !self.header_read {
             let bom = if buffer.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
             let (header, _) = split_header(buffer);
-            if header.last() != Some(&b'\n') && !last {
+            // Complete only at a line end outside quotes: a block may end inside a quoted name.
+            if next_record_start(&buffer[bom..], 0, false).is_none() && !last {
                 return Ok(0); // the header line is not complete yet
             }
             self.columns = check_header(header)?;

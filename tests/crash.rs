@@ -115,7 +115,7 @@ async fn killed_imports_land_whole_or_not_at_all(engine: Engine) {
     // One import run whole: the state after, and how long a run takes.
     let reference = base.copy().await;
     let started = Instant::now();
-    let out = mfund(&reference.url, &["import", "--dir", full.to_str().unwrap()]);
+    let out = mfund(&reference.url, &["import", "--dir", full.to_str().unwrap(), "--migration", "--as", "管理员"]);
     let run = started.elapsed();
     assert!(out.status.success(), "{}", stderr(&out));
     let after = {
@@ -133,7 +133,8 @@ async fn killed_imports_land_whole_or_not_at_all(engine: Engine) {
         let db = base.copy().await;
         let delay = rng.delay(run, k, KILL_POINTS);
         let log = db.folder().join("import.log");
-        let mut import = spawn_mfund(&db.url, &["import", "--dir", full.to_str().unwrap()], &log);
+        let mut import =
+            spawn_mfund(&db.url, &["import", "--dir", full.to_str().unwrap(), "--migration", "--as", "管理员"], &log);
         let was_running = kill_after(&mut import, delay);
         landed += u64::from(was_running);
         let what = format!("kill point {k} ({delay:?} of {run:?}, running: {was_running})");
@@ -145,7 +146,7 @@ async fn killed_imports_land_whole_or_not_at_all(engine: Engine) {
         whole += u64::from(seen == after);
         if seen == before && k % 4 == 0 {
             // The interrupted import leaves nothing in the way of doing it again.
-            let out = mfund(&db.url, &["import", "--dir", full.to_str().unwrap()]);
+            let out = mfund(&db.url, &["import", "--dir", full.to_str().unwrap(), "--migration", "--as", "管理员"]);
             assert!(out.status.success(), "{what}, then again: {}", stderr(&out));
             let store = db.store().await;
             assert_eq!(observed(&store).await, after, "{what}: imported again");

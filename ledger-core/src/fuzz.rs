@@ -334,7 +334,7 @@ fn amounts_reparse(entries: &[RawEntry]) -> Result<(), TestCaseError> {
 /// checker accepts balances and carries the rows it was read from; every unbalanced one is refused.
 fn check_import(entries: &[RawEntry]) -> Result<(), TestCaseError> {
     let registry = RegistryFiles { units: read_city_units(), ..RegistryFiles::default() };
-    let mut checker = EntryChecker::new(StoredState::default(), &registry);
+    let mut checker = EntryChecker::new(StoredState::default(), &registry, crate::import::Admission::Migration);
     for raw in entries {
         let balanced = imbalance(raw) == 0;
         match checker.check(raw) {

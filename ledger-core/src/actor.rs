@@ -197,10 +197,12 @@ pub enum Operation {
     /// Record an act on another day than today (a backfill of paper records).
     Backfill,
     ManageUsers,
+    /// Allocate the fund's income to the unit sub-ledgers (SPEC §6).
+    Allocate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -210,6 +212,7 @@ impl Operation {
         Operation::RecordVote,
         Operation::Backfill,
         Operation::ManageUsers,
+        Operation::Allocate,
     ];
 
     fn describe(self) -> &'static str {
@@ -223,6 +226,7 @@ impl Operation {
             Operation::RecordVote => "recording votes",
             Operation::Backfill => "dating a record other than today",
             Operation::ManageUsers => "managing users",
+            Operation::Allocate => "allocating income to the units",
         }
     }
 }
@@ -269,6 +273,8 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
             (scope, Target::Estate(estate)) => own_estate(actor, scope, estate).or_else(|why| deny(why)),
         },
         Operation::Import | Operation::PayDrawdown | Operation::RecordVote => roles(&[Role::Clerk, Role::Admin]),
+        // Allocation posts to every unit of the city: the authority's clerks, city-wide.
+        Operation::Allocate => roles(&[Role::Clerk, Role::Admin]),
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
         Operation::Backfill | Operation::ManageUsers => roles(&[Role::Admin]),
@@ -351,6 +357,7 @@ mod tests {
             (Operation::RecordVote,     ["Y", "-", "Y", "-", "-", "-", "-"]),
             (Operation::Backfill,       ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::ManageUsers,    ["-", "-", "Y", "-", "-", "-", "-"]),
+            (Operation::Allocate,       ["Y", "-", "Y", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

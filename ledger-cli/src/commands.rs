@@ -27,6 +27,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify => verify(&cli.db, json).await,
         Command::Gen(args) => gen(args, json),
         Command::Demo { out } => demo(out, json).await,
+        Command::Allocate(args) => crate::allocation::allocate(&cli.db, args, json).await,
+        Command::Topup(args) => crate::allocation::topup(&cli.db, args, json).await,
     }
 }
 

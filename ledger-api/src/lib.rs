@@ -5,6 +5,7 @@
 //! binding a socket, so tests drive it with `oneshot`, and `mfund serve` only adds a listener.
 //! Every rule stays in `ledger_core`; handlers check who may ask, translate, and answer.
 
+mod allocation;
 mod auth;
 mod error;
 mod routes;
@@ -161,6 +162,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::transition))
         .routes(routes!(routes::users))
         .routes(routes!(routes::revoke_user))
+        .routes(routes!(allocation::allocate))
+        .routes(routes!(allocation::topup_notices))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .merge(uploads);
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();

@@ -45,7 +45,7 @@ pub struct AllocateArgs {
     pub amount: Option<Money>,
     /// Keep round_half_up(amount × R) in the source (0 ≤ R < 1, at most 6 decimals), e.g. 0.0185
     /// for next year's management costs; the rest is allocated.
-    #[arg(long = "withhold-rate", value_parser = parse_rate)]
+    #[arg(long = "withhold-rate", value_parser = parse_rate, allow_negative_numbers = true)]
     pub withhold_rate: Option<WithholdRate>,
     /// Only the units of this estate take part (needs --amount).
     #[arg(long, conflicts_with = "building")]
@@ -220,4 +220,49 @@ fn notices_csv(notices: &[Notice]) -> anyhow::Result<Vec<u8>> {
         out.row(&[n.unit_id.as_str(), &n.owner, &money[0], &money[1], &money[2]])?;
     }
     Ok(out.finish()?)
+}
+
+/// The demo's year of interest (结息到户): the bank's interest for the year is posted to
+/// income:interest when the city holds none unallocated, then allocated by 积数 over the year
+/// up to `today`. `city_fen`: the units' total, on which the interest is reckoned.
+pub async fn demo_interest(db: &str, folder: &Path, city_fen: i64, today: Date) -> anyhow::Result<Outcome> {
+    let clerk = Actor::city("clerk", Role::Clerk)?;
+    let request = Request {
+        source: Account::InterestIncome,
+        date: today,
+        entry_id: format!("DEMO-ALLOC-{today}"),
+        method: Some(Method::BalanceDays),
+        from: Some(today.add_days(-364)),
+        to: None,
+        amount: None,
+        withhold_rate: None,
+        scope: AllocationScope::City,
+    };
+    let store = Store::connect(db).await?;
+    let planned = store.allocate(&request, &clerk, today, true).await;
+    store.close().await;
+    if let Err(ledger_store::StoreError::Allocation(ledger_core::allocation::AllocationError::NoBalance { .. })) =
+        planned
+    {
+        post_demo_interest(db, folder, city_fen, today).await?;
+    }
+    run_allocation(db, &request, &clerk, false).await
+}
+
+/// Imports one `interest` entry: the bank's yearly interest at 0.35 % (a demand-deposit rate,
+/// rounded down to the fen) credited to income:interest.
+async fn post_demo_interest(db: &str, folder: &Path, city_fen: i64, today: Date) -> anyhow::Result<()> {
+    let interest = Money::from_fen((city_fen.max(0) as i128 * 35 / 10_000) as i64);
+    if !interest.is_positive() {
+        bail!("the demo city holds nothing to earn interest on");
+    }
+    let dir = folder.join("interest");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let id = format!("DEMO-INT-{today}");
+    let mut out = CsvOut::new(Vec::new(), &["entry_id", "date", "kind", "account", "debit", "credit", "memo"])?;
+    let (date, amount) = (today.to_string(), interest.to_string());
+    out.row(&[id.as_str(), &date, "interest", ledger_gen::BANK_ACCOUNT, &amount, "", "年度结息"])?;
+    out.row(&[id.as_str(), &date, "interest", "income:interest", "", &amount, ""])?;
+    std::fs::write(dir.join("journal.csv"), out.finish()?).context("cannot write the interest journal")?;
+    crate::commands::import_files(db, &dir).await.map(|_| ())
 }

@@ -141,7 +141,7 @@ async fn import(db: &str, dir: &Path, json: bool) -> anyhow::Result<ImportOutcom
     Ok(outcome)
 }
 
-async fn import_files(db: &str, dir: &Path) -> anyhow::Result<ImportOutcome> {
+pub(crate) async fn import_files(db: &str, dir: &Path) -> anyhow::Result<ImportOutcome> {
     let spinner = progress::spinner("reading");
     let city = files::read_city(dir);
     spinner.finish_and_clear();
@@ -349,6 +349,11 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
             );
         }
     }
+    let interest = crate::allocation::demo_interest(&db, &folder, city.balance.fen(), ledger_store::today()).await?;
+    if !json {
+        println!("6b. A year's interest allocated to the units by 积数 (balance-days):");
+        crate::allocation::print_summary(&interest);
+    }
     let faulty_dir = folder.join("faulty-city");
     generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: faulty_dir.clone(), faults: true })?;
     let faulty_args =
@@ -362,6 +367,7 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
         print_json(&serde_json::json!({
             "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
             "reconciliation": clean.summary, "green_channel_repair": repair, "faulty_reconciliation": faulty,
+            "interest_allocation": interest.allocation,
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod allocation;
 mod api;
 mod bad_input;
 mod crash;

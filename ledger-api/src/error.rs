@@ -56,6 +56,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", refused.to_string())
             }
             StoreError::Drawdown(rule) => rule.into(),
+            StoreError::Allocation(rule) => crate::allocation::refusal(rule),
             StoreError::Denied(denied) => ApiError::forbidden(denied.to_string()),
             StoreError::NotWritten(why) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

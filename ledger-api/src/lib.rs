@@ -5,6 +5,7 @@
 //! binding a socket, so tests drive it with `oneshot`, and `mfund serve` only adds a listener.
 //! Every rule stays in `ledger_core`; handlers check who may ask, translate, and answer.
 
+mod allocation;
 mod auth;
 mod error;
 mod estate;
@@ -169,6 +170,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(rating::record_check))
         .routes(routes!(rating::publish))
         .routes(routes!(rating::public_year))
+        .routes(routes!(allocation::allocate))
+        .routes(routes!(allocation::topup_notices))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .merge(uploads);
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();

@@ -143,6 +143,14 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Allocate the fund's income to the unit sub-ledgers (结息到户, 收益分配; SPEC §6).
+    ///
+    /// Moves income:interest or income:common into the units by 积数 (balance-days), floor area
+    /// or closing balance, exactly in fen (largest remainder, ties to the smaller unit_id), in one
+    /// balanced `allocation` entry dated --date. Repeating the same --entry-id posts nothing.
+    Allocate(crate::allocation::AllocateArgs),
+    /// Top-up (续筹): `mfund topup notices --as-of D` lists units below 30 % of their first deposit.
+    Topup(crate::allocation::TopupArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify { expect_head } => verify(&cli.db, expect_head, json).await,
         Command::Gen(args) => gen(args, json),
         Command::Demo { out } => demo(out, json).await,
+        Command::Allocate(args) => crate::allocation::allocate(&cli.db, args, json).await,
+        Command::Topup(args) => crate::allocation::topup(&cli.db, args, json).await,
     }
 }
 
@@ -200,7 +202,7 @@ async fn import(db: &str, dir: &Path, by: &ImportBy, json: bool) -> anyhow::Resu
     Ok(outcome)
 }
 
-async fn import_files(db: &str, dir: &Path, by: &ImportBy) -> anyhow::Result<ImportOutcome> {
+pub(crate) async fn import_files(db: &str, dir: &Path, by: &ImportBy) -> anyhow::Result<ImportOutcome> {
     let spinner = progress::spinner("reading");
     let city = files::read_city(dir);
     spinner.finish_and_clear();
@@ -437,6 +439,11 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
             );
         }
     }
+    let interest = crate::allocation::demo_interest(&db, &folder, city.balance.fen(), ledger_store::today()).await?;
+    if !json {
+        println!("6b. A year's interest allocated to the units by 积数 (balance-days):");
+        crate::allocation::print_summary(&interest);
+    }
     let faulty_dir = folder.join("faulty-city");
     generate(&GenArgs { units: DEMO_UNITS, seed: DEMO_SEED, out: faulty_dir.clone(), faults: true })?;
     let faulty_args =
@@ -452,6 +459,7 @@ async fn demo(out: Option<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
             "generated": summary, "imported": imported.entries, "city_balance": city, "verify": verified,
             "reconciliation": clean.summary, "green_channel_repair": repair, "faulty_reconciliation": faulty,
             "ratings": ratings,
+            "interest_allocation": interest.allocation,
         }))?;
     } else {
         crate::reconcile::print_summary(&faulty, None);

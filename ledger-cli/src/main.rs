@@ -4,6 +4,7 @@
 //! what it needs. Only this binary uses `anyhow`; exit status follows `diff`: 0 all well,
 //! 1 discrepancies found and reported, 2 the input could not be read or the work not done.
 
+mod allocation;
 mod args;
 mod commands;
 mod drawdown;

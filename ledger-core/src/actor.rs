@@ -209,10 +209,12 @@ pub enum Operation {
     PublishRatings,
     /// Add a company to or remove it from the red or black list by hand, with a reason.
     EditRatingLists,
+    /// Allocate the fund's income to the unit sub-ledgers (SPEC §6).
+    Allocate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::Read,
         Operation::Import,
         Operation::Reconcile,
@@ -228,6 +230,7 @@ impl Operation {
         Operation::RecordRatingCheck,
         Operation::PublishRatings,
         Operation::EditRatingLists,
+        Operation::Allocate,
     ];
 
     fn describe(self) -> &'static str {
@@ -247,6 +250,7 @@ impl Operation {
             Operation::RecordRatingCheck => "recording a service check",
             Operation::PublishRatings => "publishing the service ratings",
             Operation::EditRatingLists => "editing the red and black lists",
+            Operation::Allocate => "allocating income to the units",
         }
     }
 }
@@ -295,6 +299,8 @@ pub fn authorize(actor: &Actor, operation: Operation, target: Target<'_>) -> Res
         Operation::Import | Operation::PayDrawdown | Operation::RecordVote | Operation::ChangeRegistry => {
             roles(&[Role::Clerk, Role::Admin])
         }
+        // Allocation posts to every unit of the city: the authority's clerks, city-wide.
+        Operation::Allocate => roles(&[Role::Clerk, Role::Admin]),
         // Reconciling reads the ledger against the bank's files: auditors do it too.
         Operation::Reconcile => roles(&[Role::Clerk, Role::Auditor, Role::Admin]),
         Operation::Backfill
@@ -396,6 +402,7 @@ mod tests {
             (Operation::RecordRatingCheck, ["-", "-", "-", "E", "-", "-", "-"]),
             (Operation::PublishRatings, ["-", "-", "Y", "-", "-", "-", "-"]),
             (Operation::EditRatingLists, ["Y", "-", "-", "-", "-", "-", "-"]),
+            (Operation::Allocate,       ["Y", "-", "Y", "-", "-", "-", "-"]),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is in the table");
         let estate = estate();

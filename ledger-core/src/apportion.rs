@@ -29,38 +29,55 @@ pub enum ApportionError {
     NegativeAmount(Money),
     #[error("unit `{0}` appears twice in the scope")]
     DuplicateUnit(String),
+    #[error("every weight is zero: nothing to apportion by")]
+    ZeroWeight,
+    #[error("the weights are too large to apportion exactly (amount × weight exceeds 128 bits)")]
+    Overflow,
 }
 
 /// Splits `total` over `basis` by floor area; shares are returned in the order of `basis`.
 pub fn apportion(total: Money, basis: &[ShareBasis<'_>]) -> Result<Vec<Money>, ApportionError> {
-    if basis.is_empty() {
+    let ids: Vec<&str> = basis.iter().map(|b| b.unit_id).collect();
+    let weights: Vec<u128> = basis.iter().map(|b| b.area.centi_m2() as u128).collect();
+    match apportion_by_weight(total, &ids, &weights) {
+        Err(ApportionError::ZeroWeight) => Err(ApportionError::ZeroArea),
+        other => other,
+    }
+}
+
+/// Splits `total` over integer `weights` (one per id, in the same order) by the same largest
+/// remainder rule: floor of each exact share, the fen left over one each to the largest
+/// remainders, ties to the smaller id. A weight of 0 gets nothing. Income allocation (积数,
+/// floor area, closing balance) and floor-area apportionment share this one function.
+pub fn apportion_by_weight(total: Money, ids: &[&str], weights: &[u128]) -> Result<Vec<Money>, ApportionError> {
+    assert_eq!(ids.len(), weights.len(), "one weight per id");
+    if ids.is_empty() {
         return Err(ApportionError::EmptyScope);
     }
     if total.is_negative() {
         return Err(ApportionError::NegativeAmount(total));
     }
-    let area_total: i128 = basis.iter().map(|b| i128::from(b.area.centi_m2())).sum();
-    if area_total == 0 {
-        return Err(ApportionError::ZeroArea);
+    let weight_total = weights.iter().try_fold(0u128, |sum, &w| sum.checked_add(w)).ok_or(ApportionError::Overflow)?;
+    if weight_total == 0 {
+        return Err(ApportionError::ZeroWeight);
     }
-    check_unique_ids(basis)?;
-    let total_fen = i128::from(total.fen());
-    let mut shares = Vec::with_capacity(basis.len());
-    let mut remainders = Vec::with_capacity(basis.len());
-    let mut handed_out: i128 = 0;
-    for (index, b) in basis.iter().enumerate() {
-        let exact = total_fen * i128::from(b.area.centi_m2());
-        let share = exact / area_total;
+    check_unique_ids(ids)?;
+    let total_fen = total.fen() as u128;
+    let mut shares = Vec::with_capacity(ids.len());
+    let mut remainders = Vec::with_capacity(ids.len());
+    let mut handed_out: u128 = 0;
+    for (index, &weight) in weights.iter().enumerate() {
+        let exact = total_fen.checked_mul(weight).ok_or(ApportionError::Overflow)?;
+        let share = exact / weight_total;
         handed_out += share;
+        // share ≤ total_fen, which came from an i64.
         shares.push(share as i64);
-        remainders.push((exact % area_total, index));
+        remainders.push((exact % weight_total, index));
     }
     // At most one fen per unit is left over, since each floor loses less than one fen.
     let leftover = (total_fen - handed_out) as usize;
     if leftover > 0 {
-        let by_priority = |a: &(i128, usize), b: &(i128, usize)| {
-            b.0.cmp(&a.0).then_with(|| basis[a.1].unit_id.cmp(basis[b.1].unit_id))
-        };
+        let by_priority = |a: &(u128, usize), b: &(u128, usize)| b.0.cmp(&a.0).then_with(|| ids[a.1].cmp(ids[b.1]));
         if leftover < remainders.len() {
             remainders.select_nth_unstable_by(leftover - 1, by_priority);
         }
@@ -72,8 +89,8 @@ pub fn apportion(total: Money, basis: &[ShareBasis<'_>]) -> Result<Vec<Money>, A
 }
 
 /// A unit charged twice would be a scope error, and would make the tie rule ambiguous.
-fn check_unique_ids(basis: &[ShareBasis<'_>]) -> Result<(), ApportionError> {
-    let mut ids: Vec<&str> = basis.iter().map(|b| b.unit_id).collect();
+fn check_unique_ids(ids: &[&str]) -> Result<(), ApportionError> {
+    let mut ids: Vec<&str> = ids.to_vec();
     ids.sort_unstable();
     match ids.windows(2).find(|w| w[0] == w[1]) {
         Some(w) => Err(ApportionError::DuplicateUnit(w[0].to_owned())),

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod allocation;
 pub mod apportion;
 pub mod audit;
 pub mod csvout;

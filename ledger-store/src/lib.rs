@@ -10,6 +10,7 @@
 //! (triggers refuse UPDATE, DELETE and TRUNCATE), and each entry carries a chain hash over its
 //! predecessor, so `verify` can prove nothing was changed.
 
+mod allocation;
 mod bank;
 mod drawdown;
 mod estate;
@@ -29,6 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
+pub use allocation::TopupFilter;
 pub use bank::{BankAccount, BankAddedBy};
 pub use drawdown::{DrawdownView, EventView, ListFilter, PaymentView, UnitShare};
 pub use estate::{RecordBreakView, RecordsOutcome};
@@ -116,6 +118,9 @@ pub enum StoreError {
     /// write is safe, since every write finds work already done and changes nothing.
     #[error("not written: {0}")]
     NotWritten(String),
+    /// An allocation's rule refused it (SPEC §6).
+    #[error(transparent)]
+    Allocation(ledger_core::allocation::AllocationError),
 }
 
 impl StoreError {
@@ -123,7 +128,11 @@ impl StoreError {
     pub(crate) fn is_refusal(&self) -> bool {
         matches!(
             self,
-            StoreError::Drawdown(_) | StoreError::Denied(_) | StoreError::NotFound(_) | StoreError::Conflict(_)
+            StoreError::Drawdown(_)
+                | StoreError::Denied(_)
+                | StoreError::NotFound(_)
+                | StoreError::Conflict(_)
+                | StoreError::Allocation(_)
         )
     }
 
